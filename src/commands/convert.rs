@@ -1,0 +1,48 @@
+use anyhow::{Context, bail};
+
+use crate::cli::{ConvertArgs, ValuesArg};
+use crate::comtrade::{Revision, Scale, WriteOptions, write_capture};
+use crate::report::capture_csv::write_csv;
+
+pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
+    let capture = super::open_capture(&args.input, &args.read)?;
+    let out = &args.output;
+    match super::extension(out).as_deref() {
+        Some("csv") => {
+            let scale = match args.values {
+                ValuesArg::Recorded => Scale::AsRecorded,
+                ValuesArg::Primary => Scale::Primary,
+                ValuesArg::Secondary => Scale::Secondary,
+            };
+            crate::atomic_file::replace_with(out, |w| write_csv(&capture, scale, w))
+                .with_context(|| format!("{}: cannot write", out.display()))?;
+            eprintln!("wrote {} ({} samples)", out.display(), capture.len());
+        }
+        Some(ext @ ("cfg" | "cff")) => {
+            let single_file = ext == "cff";
+            let revision = match args.rev {
+                Some(rev) => super::revision(rev),
+                None if single_file => Revision::R2013,
+                None => capture.config.revision.max(Revision::R1999),
+            };
+            let data_type = args
+                .format
+                .map(super::data_type)
+                .unwrap_or(capture.config.data_type);
+            let options = WriteOptions {
+                revision,
+                data_type,
+                single_file,
+            };
+            let written = write_capture(&capture, out, options)?;
+            for file in written {
+                eprintln!("wrote {}", file.display());
+            }
+        }
+        _ => bail!(
+            "{}: the extension says what to write: .csv, .cfg (with .dat beside it) or .cff",
+            out.display()
+        ),
+    }
+    Ok(())
+}

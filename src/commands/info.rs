@@ -1,0 +1,13 @@
+use crate::cli::InfoArgs;
+use crate::report::capture_info::CaptureInfo;
+
+pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
+    let capture = super::open_capture(&args.file, &args.read)?;
+    let info = CaptureInfo::new(&capture);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        print!("{}", info.to_table());
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+use anyhow::{anyhow, bail};
+
+use crate::cli::SynthArgs;
+use crate::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
+use crate::comtrade::{WriteOptions, write_capture};
+
+fn spec(args: &SynthArgs) -> anyhow::Result<SynthSpec> {
+    let mut disturbances = Vec::new();
+    let kinds = [
+        (DisturbanceKind::Sag, &args.sag, "--sag"),
+        (DisturbanceKind::Swell, &args.swell, "--swell"),
+        (
+            DisturbanceKind::Interruption,
+            &args.interruption,
+            "--interruption",
+        ),
+    ];
+    for (kind, specs, flag) in kinds {
+        for text in specs {
+            disturbances
+                .push(Disturbance::parse(kind, text).map_err(|e| anyhow!("{flag} '{text}': {e}"))?);
+        }
+    }
+    Ok(SynthSpec {
+        frequency: args.freq,
+        voltage: args.voltage,
+        current: args.current,
+        power_factor: args.pf,
+        harmonics: args
+            .harmonics
+            .parse()
+            .map_err(|e| anyhow!("--harmonics: {e}"))?,
+        unbalance: args.unbalance,
+        disturbances,
+        noise: args.noise,
+        seed: args.seed,
+        duration: args.duration,
+        samples_per_cycle: args.spc,
+        ..SynthSpec::default()
+    })
+}
+
+pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
+    let single_file = match super::extension(&args.out).as_deref() {
+        Some("cff") => true,
+        Some("cfg") => false,
+        _ => bail!("{}: --out must end in .cfg or .cff", args.out.display()),
+    };
+    let options = WriteOptions {
+        revision: super::revision(args.rev),
+        data_type: super::data_type(args.format),
+        single_file,
+    };
+    options.check()?;
+    let capture =
+        generate(&spec(args)?, options.revision, options.data_type).map_err(|e| anyhow!(e))?;
+    for file in write_capture(&capture, &args.out, options)? {
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Errors that point a technician at the exact spot in a file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where in a file a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The file as a whole (missing, unreadable, wrong size).
+    File,
+    /// A 1-based line of a text file (cfg, ASCII dat, cff).
+    Line(usize),
+    /// A 1-based record of a binary data file and the byte offset where it starts.
+    Record { record: u64, offset: u64 },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => Ok(()),
+            Location::Line(line) => write!(f, ":{line}"),
+            Location::Record { record, offset } => write!(f, ": record {record} (byte {offset})"),
+        }
+    }
+}
+
+/// A COMTRADE file that could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ComtradeError {
+    #[error("{}{location}: {field}: {message}", file.display())]
+    Format {
+        file: PathBuf,
+        location: Location,
+        field: String,
+        message: String,
+    },
+    #[error("{}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl ComtradeError {
+    pub fn format(
+        file: &Path,
+        location: Location,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ComtradeError::Format {
+            file: file.to_path_buf(),
+            location,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn io(file: &Path, source: std::io::Error) -> Self {
+        ComtradeError::Io {
+            file: file.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The location of a format error, `None` for I/O and unsupported requests.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ComtradeError::Format { location, .. } => Some(location),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ComtradeError>;

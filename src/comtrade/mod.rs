@@ -1,0 +1,350 @@
+//! COMTRADE (IEEE C37.111 1991, 1999, 2013): reading, writing and synthesis.
+
+mod cff;
+mod cfg;
+mod dat;
+mod error;
+pub mod synth;
+mod text;
+mod timing;
+mod write;
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+pub use cfg::{AnalogChannel, Config, DataType, PrimarySecondary, Revision, StatusChannel};
+pub use dat::Samples;
+pub use error::{ComtradeError, Location, Result};
+pub use text::TextEncoding;
+pub use timing::{RateSegment, StampTime, Timing};
+pub use write::{WriteOptions, write_capture};
+
+use dat::Placement;
+
+/// Which side of the instrument transformers values are given on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// As the file records them.
+    #[default]
+    AsRecorded,
+    /// Line side: secondary values times primary/secondary.
+    Primary,
+    /// Instrument side: primary values times secondary/primary.
+    Secondary,
+}
+
+/// How to read a capture.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The data file, when it does not share the cfg's base name.
+    pub dat: Option<PathBuf>,
+    /// Text encoding of the cfg and hdr; detected when `None`.
+    pub encoding: Option<TextEncoding>,
+}
+
+/// A capture: its configuration, samples, header text and what was tolerated reading it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    pub config: Config,
+    pub samples: Samples,
+    /// The .hdr text, kept as text.
+    pub header: Option<String>,
+    /// The encoding the cfg was read with.
+    pub encoding: TextEncoding,
+    /// Things the file did that the standard does not allow but we read anyway.
+    pub warnings: Vec<String>,
+}
+
+impl Capture {
+    /// Reads a capture from a .cfg (with its .dat and .hdr beside it) or a .cff.
+    /// A .dat path finds its .cfg.
+    pub fn open(path: &Path, options: &ReadOptions) -> Result<Capture> {
+        match extension(path).as_deref() {
+            Some("cff") => read_cff(path, options),
+            Some("dat") if options.dat.is_none() => {
+                let cfg = companion(path, "cfg").ok_or_else(|| missing_companion(path, "cfg"))?;
+                let options = ReadOptions {
+                    dat: Some(path.to_path_buf()),
+                    ..options.clone()
+                };
+                read_cfg_and_dat(&cfg, &options)
+            }
+            _ => read_cfg_and_dat(path, options),
+        }
+    }
+
+    /// Reads a capture from in-memory cfg and dat bytes. `name` labels errors.
+    pub fn from_bytes(
+        name: &Path,
+        cfg: &[u8],
+        dat: &[u8],
+        encoding: Option<TextEncoding>,
+    ) -> Result<Capture> {
+        let mut warnings = Vec::new();
+        let (config, encoding) = decode_cfg(name, cfg, 1, encoding, &mut warnings)?;
+        let samples = read_samples(name, dat, Placement::default(), &config, &mut warnings)?;
+        Ok(finish(config, samples, None, encoding, warnings, name))
+    }
+
+    /// Number of samples (records) read.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// How sample times are known.
+    pub fn timing(&self) -> Timing {
+        Timing::choose(
+            &self.config.rates,
+            self.config.timemult,
+            self.config.nanosecond_stamps(),
+        )
+    }
+
+    /// Seconds of every sample from the first one.
+    pub fn times(&self) -> Vec<f64> {
+        self.timing()
+            .sample_times(self.len(), |i| self.samples.timestamp(i))
+    }
+
+    /// Seconds from the first sample to the last.
+    pub fn duration_s(&self) -> f64 {
+        self.times().last().copied().unwrap_or(0.0)
+    }
+
+    /// Engineering value of analog channel `channel` (0-based) at `sample`; `None` when missing.
+    pub fn value(&self, channel: usize, sample: usize, scale: Scale) -> Option<f64> {
+        let factor = self.scale_factor(channel, scale);
+        let ch = &self.config.analog[channel];
+        let raw = self.samples.raw(channel)[sample];
+        (!raw.is_nan()).then(|| (ch.a * raw + ch.b) * factor)
+    }
+
+    /// Engineering values of one channel, NaN where missing.
+    pub fn values(&self, channel: usize, scale: Scale) -> Vec<f64> {
+        let factor = self.scale_factor(channel, scale);
+        let ch = &self.config.analog[channel];
+        let (a, b) = (ch.a * factor, ch.b * factor);
+        self.samples
+            .raw(channel)
+            .iter()
+            .map(|&x| a * x + b)
+            .collect()
+    }
+
+    /// The factor from recorded to requested values; 1 when the ratio is unknown.
+    pub fn scale_factor(&self, channel: usize, scale: Scale) -> f64 {
+        let ch = &self.config.analog[channel];
+        let Some(to_primary) = ch.to_primary_factor() else {
+            return 1.0;
+        };
+        match scale {
+            Scale::AsRecorded => 1.0,
+            Scale::Primary => to_primary,
+            Scale::Secondary => {
+                let (p, s) = (ch.primary.unwrap_or(1.0), ch.secondary.unwrap_or(1.0));
+                to_primary * s / p
+            }
+        }
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The file beside `path` with the same base name and extension `ext`, in
+/// whatever letter case it was written (`.DAT` beside `.CFG`, or mixed).
+fn companion(path: &Path, ext: &str) -> Option<PathBuf> {
+    let stem = path.file_stem()?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let same_case = |e: &str| {
+        let original = path
+            .extension()
+            .map(|x| x.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if original.chars().any(|c| c.is_ascii_uppercase()) {
+            e.to_ascii_uppercase()
+        } else {
+            e.to_string()
+        }
+    };
+    let preferred = path.with_extension(same_case(ext));
+    if preferred.is_file() {
+        return Some(preferred);
+    }
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_stem() == Some(stem) && extension(p).as_deref() == Some(ext) && p.is_file()
+        })
+}
+
+fn missing_companion(path: &Path, ext: &str) -> ComtradeError {
+    ComtradeError::format(
+        path,
+        Location::File,
+        format!(".{ext} file"),
+        format!("no {ext} file with the same base name beside it (name the data file with --dat)"),
+    )
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| ComtradeError::io(path, e))
+}
+
+fn decode_cfg(
+    file: &Path,
+    bytes: &[u8],
+    first_line: usize,
+    encoding: Option<TextEncoding>,
+    warnings: &mut Vec<String>,
+) -> Result<(Config, TextEncoding)> {
+    let bytes = text::strip_eof_markers(bytes);
+    let encoding = encoding.unwrap_or_else(|| TextEncoding::detect(bytes));
+    let text = encoding.decode(bytes);
+    let config = cfg::parse_cfg(file, &text, first_line, warnings)?;
+    Ok((config, encoding))
+}
+
+fn read_cfg_and_dat(cfg_path: &Path, options: &ReadOptions) -> Result<Capture> {
+    let mut warnings = Vec::new();
+    let cfg_bytes = read_file(cfg_path)?;
+    let (config, encoding) = decode_cfg(cfg_path, &cfg_bytes, 1, options.encoding, &mut warnings)?;
+    let dat_path = match &options.dat {
+        Some(p) => p.clone(),
+        None => companion(cfg_path, "dat").ok_or_else(|| missing_companion(cfg_path, "dat"))?,
+    };
+    let file = File::open(&dat_path).map_err(|e| ComtradeError::io(&dat_path, e))?;
+    let length = file
+        .metadata()
+        .map_err(|e| ComtradeError::io(&dat_path, e))?
+        .len();
+    let input = BufReader::with_capacity(1 << 16, file);
+    let samples = match config.data_type {
+        DataType::Ascii => dat::read_ascii(
+            &dat_path,
+            input,
+            Placement::default(),
+            &config,
+            &mut warnings,
+        )?,
+        _ => dat::read_binary(
+            &dat_path,
+            input,
+            length,
+            Placement::default(),
+            &config,
+            &mut warnings,
+        )?,
+    };
+    let header = match companion(cfg_path, "hdr") {
+        Some(hdr) => {
+            let bytes = read_file(&hdr)?;
+            Some(
+                options
+                    .encoding
+                    .unwrap_or_else(|| TextEncoding::detect(&bytes))
+                    .decode(&bytes),
+            )
+        }
+        None => None,
+    };
+    Ok(finish(
+        config, samples, header, encoding, warnings, &dat_path,
+    ))
+}
+
+fn read_samples(
+    file: &Path,
+    bytes: &[u8],
+    placement: Placement,
+    config: &Config,
+    warnings: &mut Vec<String>,
+) -> Result<Samples> {
+    match config.data_type {
+        DataType::Ascii => dat::read_ascii(file, bytes, placement, config, warnings),
+        _ => dat::read_binary(file, bytes, bytes.len() as u64, placement, config, warnings),
+    }
+}
+
+fn read_cff(path: &Path, options: &ReadOptions) -> Result<Capture> {
+    let bytes = read_file(path)?;
+    let mut warnings = Vec::new();
+    let parts = cff::split(path, &bytes, &mut warnings)?;
+    let (Some(cfg_section), Some(dat_section)) = (parts.cfg, parts.dat) else {
+        return Err(ComtradeError::format(
+            path,
+            Location::File,
+            "sections",
+            "CFG or DAT section missing",
+        ));
+    };
+    let (mut config, encoding) = decode_cfg(
+        path,
+        cfg_section.bytes,
+        cfg_section.first_line,
+        options.encoding,
+        &mut warnings,
+    )?;
+    if let Some(declared) = parts.dat_type
+        && declared != config.data_type
+    {
+        warnings.push(format!(
+            "{}:{}: the DAT marker says {} but the cfg says {}; reading {}",
+            path.display(),
+            dat_section.first_line.saturating_sub(1),
+            declared.name(),
+            config.data_type.name(),
+            declared.name()
+        ));
+        config.data_type = declared;
+    }
+    let placement = Placement {
+        lines_before: dat_section.first_line - 1,
+        bytes_before: dat_section.offset,
+    };
+    let samples = read_samples(path, dat_section.bytes, placement, &config, &mut warnings)?;
+    let header = parts
+        .hdr
+        .map(|h| encoding.decode(h.bytes))
+        .filter(|h| !h.trim().is_empty());
+    Ok(finish(config, samples, header, encoding, warnings, path))
+}
+
+/// Checks the record count against the cfg and warns on a mismatch.
+fn finish(
+    config: Config,
+    samples: Samples,
+    header: Option<String>,
+    encoding: TextEncoding,
+    mut warnings: Vec<String>,
+    dat: &Path,
+) -> Capture {
+    if let Some(declared) = config.declared_samples()
+        && declared != samples.len() as u64
+    {
+        warnings.push(format!(
+            "{}: holds {} records but the cfg declares {declared}; read what is there",
+            dat.display(),
+            samples.len()
+        ));
+    }
+    Capture {
+        config,
+        samples,
+        header,
+        encoding,
+        warnings,
+    }
+}

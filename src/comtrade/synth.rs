@@ -1,0 +1,471 @@
+//! Synthetic three-phase captures whose answers are known in closed form.
+//!
+//! Voltages are a positive-sequence set plus, for unbalance, a negative-sequence
+//! set of `unbalance` percent of it, so the negative/positive ratio is exactly
+//! what was asked. Currents are positive sequence, displaced by the power-factor
+//! angle. Harmonics of order h follow each phase's fundamental angle times h.
+
+use std::f64::consts::{PI, SQRT_2};
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use super::Capture;
+use super::cfg::{AnalogChannel, Config, DataType, PrimarySecondary, Revision, StatusChannel};
+use super::dat::Samples;
+use super::text::TextEncoding;
+use super::timing::{RateSegment, StampTime};
+
+/// A voltage disturbance applied to some phases for a while.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disturbance {
+    pub kind: DisturbanceKind,
+    /// Affected phases, indices 0..3 for A, B, C.
+    pub phases: Vec<usize>,
+    /// Seconds from the first sample.
+    pub start: f64,
+    pub duration: f64,
+    /// Residual (sag, interruption) or peak (swell) voltage, percent of nominal.
+    pub depth: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisturbanceKind {
+    Sag,
+    Swell,
+    Interruption,
+}
+
+impl DisturbanceKind {
+    fn default_depth(self) -> f64 {
+        match self {
+            DisturbanceKind::Sag => 60.0,
+            DisturbanceKind::Swell => 120.0,
+            DisturbanceKind::Interruption => 0.0,
+        }
+    }
+
+    fn status_name(self) -> &'static str {
+        match self {
+            DisturbanceKind::Sag => "SAG_ACTIVE",
+            DisturbanceKind::Swell => "SWELL_ACTIVE",
+            DisturbanceKind::Interruption => "INTERRUPTION_ACTIVE",
+        }
+    }
+}
+
+impl Disturbance {
+    /// Parses `phase=A,start=1.0,duration=0.1,depth=60`; phase may be A, B, C,
+    /// several letters such as AB, or ABC.
+    pub fn parse(kind: DisturbanceKind, text: &str) -> Result<Disturbance, String> {
+        let mut disturbance = Disturbance {
+            kind,
+            phases: vec![0, 1, 2],
+            start: f64::NAN,
+            duration: f64::NAN,
+            depth: kind.default_depth(),
+        };
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                format!("'{pair}': expected key=value (phase, start, duration, depth)")
+            })?;
+            let number = || -> Result<f64, String> {
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| {
+                        format!("{key}: expected a number of 0 or more, found '{value}'")
+                    })
+            };
+            match key.trim() {
+                "phase" => disturbance.phases = parse_phases(value)?,
+                "start" => disturbance.start = number()?,
+                "duration" => disturbance.duration = number()?,
+                "depth" => disturbance.depth = number()?,
+                other => {
+                    return Err(format!(
+                        "unknown key '{other}': expected phase, start, duration or depth"
+                    ));
+                }
+            }
+        }
+        if disturbance.start.is_nan() || disturbance.duration.is_nan() {
+            return Err("start= and duration= are required (seconds)".into());
+        }
+        Ok(disturbance)
+    }
+
+    fn active(&self, t: f64) -> bool {
+        t >= self.start && t < self.start + self.duration
+    }
+}
+
+fn parse_phases(text: &str) -> Result<Vec<usize>, String> {
+    let mut phases = Vec::new();
+    for c in text.trim().chars() {
+        let phase = match c.to_ascii_uppercase() {
+            'A' => 0,
+            'B' => 1,
+            'C' => 2,
+            _ => return Err(format!("phase: expected letters A, B, C, found '{text}'")),
+        };
+        if !phases.contains(&phase) {
+            phases.push(phase);
+        }
+    }
+    if phases.is_empty() {
+        return Err("phase: expected A, B, C or a combination such as ABC".into());
+    }
+    Ok(phases)
+}
+
+/// A list of `order:percent` harmonics such as `3:5,5:3`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Harmonics(pub Vec<(u32, f64)>);
+
+impl FromStr for Harmonics {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut list = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (order, percent) = item
+                .split_once(':')
+                .ok_or_else(|| format!("'{item}': expected order:percent, e.g. 3:5"))?;
+            let order: u32 = order
+                .trim()
+                .parse()
+                .ok()
+                .filter(|o| (2..=63).contains(o))
+                .ok_or_else(|| {
+                    format!("'{item}': harmonic order must be a whole number from 2 to 63")
+                })?;
+            let percent: f64 = percent
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p: &f64| p.is_finite() && *p >= 0.0)
+                .ok_or_else(|| format!("'{item}': percent must be a number of 0 or more"))?;
+            list.push((order, percent));
+        }
+        Ok(Harmonics(list))
+    }
+}
+
+/// What to synthesise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthSpec {
+    /// Actual frequency of the waveform, Hz.
+    pub frequency: f64,
+    /// Line-to-neutral RMS voltage (positive sequence), V.
+    pub voltage: f64,
+    /// RMS current per phase, A.
+    pub current: f64,
+    /// Displacement power factor, positive lagging, negative leading.
+    pub power_factor: f64,
+    pub harmonics: Harmonics,
+    /// Negative over positive sequence voltage, percent.
+    pub unbalance: f64,
+    pub disturbances: Vec<Disturbance>,
+    /// Gaussian noise, standard deviation in percent of the channel's nominal RMS.
+    pub noise: f64,
+    pub seed: u64,
+    pub duration: f64,
+    pub samples_per_cycle: u32,
+    pub start: NaiveDateTime,
+}
+
+impl Default for SynthSpec {
+    fn default() -> Self {
+        SynthSpec {
+            frequency: 50.0,
+            voltage: 230.0,
+            current: 100.0,
+            power_factor: 1.0,
+            harmonics: Harmonics::default(),
+            unbalance: 0.0,
+            disturbances: Vec::new(),
+            noise: 0.0,
+            seed: 0,
+            duration: 2.0,
+            samples_per_cycle: 256,
+            start: NaiveDate::from_ymd_opt(2026, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl SynthSpec {
+    /// The nominal system frequency nearest the waveform's: 50 or 60 Hz.
+    pub fn nominal_frequency(&self) -> f64 {
+        if self.frequency < 55.0 { 50.0 } else { 60.0 }
+    }
+
+    /// Fixed sampling at `samples_per_cycle` of the nominal frequency, as a
+    /// non-tracking recorder does, so off-nominal signals are not cycle-locked.
+    pub fn sample_rate(&self) -> f64 {
+        self.samples_per_cycle as f64 * self.nominal_frequency()
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |v: f64, what: &str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{what} must be greater than 0"))
+            }
+        };
+        positive(self.frequency, "--freq")?;
+        positive(self.duration, "--duration")?;
+        if !(self.voltage.is_finite() && self.voltage >= 0.0) {
+            return Err("--voltage must be 0 or more".into());
+        }
+        if !(self.current.is_finite() && self.current >= 0.0) {
+            return Err("--current must be 0 or more".into());
+        }
+        if !(self.power_factor.abs() <= 1.0 && self.power_factor != 0.0) {
+            return Err("--pf must be between -1 and 1 and not 0 (negative for leading)".into());
+        }
+        if self.samples_per_cycle < 8 || self.samples_per_cycle > 65536 {
+            return Err("--spc must be between 8 and 65536".into());
+        }
+        if !(self.unbalance.is_finite() && (0.0..100.0).contains(&self.unbalance)) {
+            return Err("--unbalance must be from 0 to under 100 percent".into());
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err("--noise must be 0 or more".into());
+        }
+        let samples = self.duration * self.sample_rate();
+        if samples > 2e9 {
+            return Err(format!(
+                "{samples:.0} samples is too many; shorten --duration or lower --spc"
+            ));
+        }
+        if let Some((order, _)) = self
+            .harmonics
+            .0
+            .iter()
+            .find(|(h, _)| *h as u32 * 2 >= self.samples_per_cycle)
+        {
+            return Err(format!(
+                "harmonic {order} is above the Nyquist limit of --spc {}",
+                self.samples_per_cycle
+            ));
+        }
+        Ok(())
+    }
+}
+
+const PHASE_LETTERS: [&str; 3] = ["A", "B", "C"];
+
+/// Builds the capture in memory with raw values suited to `data_type`.
+pub fn generate(
+    spec: &SynthSpec,
+    revision: Revision,
+    data_type: DataType,
+) -> Result<Capture, String> {
+    spec.check()?;
+    let rate = spec.sample_rate();
+    let count = (spec.duration * rate).round() as usize + 1;
+    let omega = 2.0 * PI * spec.frequency;
+    let u = spec.unbalance / 100.0;
+    let phi = spec.power_factor.abs().acos() * spec.power_factor.signum();
+    let positive = [0.0, -2.0 * PI / 3.0, 2.0 * PI / 3.0];
+    let negative = [0.0, 2.0 * PI / 3.0, -2.0 * PI / 3.0];
+
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let normal = Normal::new(0.0, 1.0).map_err(|e| e.to_string())?;
+    let mut noise = |rms: f64| {
+        if spec.noise > 0.0 {
+            normal.sample(&mut rng) * rms * spec.noise / 100.0
+        } else {
+            0.0
+        }
+    };
+
+    // Columns in engineering units: VA VB VC IA IB IC IN.
+    let mut columns: Vec<Vec<f64>> = (0..7).map(|_| Vec::with_capacity(count)).collect();
+    let mut flags: Vec<u16> = Vec::with_capacity(count);
+    for n in 0..count {
+        let t = n as f64 / rate;
+        let mut flag = 0u16;
+        let mut residual = 0.0;
+        for p in 0..3 {
+            let mut voltage_factor = 1.0;
+            let mut current_factor = 1.0;
+            for d in spec
+                .disturbances
+                .iter()
+                .filter(|d| d.phases.contains(&p) && d.active(t))
+            {
+                voltage_factor = d.depth / 100.0;
+                if d.kind == DisturbanceKind::Interruption {
+                    current_factor = d.depth / 100.0;
+                }
+                flag |= 1 << d.kind as u16;
+            }
+            let wave = |angle: f64, magnitude: f64| -> f64 {
+                let mut v = (omega * t + angle).cos();
+                for &(h, percent) in &spec.harmonics.0 {
+                    v += percent / 100.0 * (h as f64 * (omega * t + angle)).cos();
+                }
+                SQRT_2 * magnitude * v
+            };
+            let unbalance = SQRT_2 * spec.voltage * u * (omega * t + negative[p]).cos();
+            let v = (wave(positive[p], spec.voltage) + unbalance) * voltage_factor
+                + noise(spec.voltage);
+            let i = wave(positive[p] - phi, spec.current) * current_factor;
+            residual += i;
+            columns[p].push(v);
+            columns[3 + p].push(i + noise(spec.current));
+        }
+        columns[6].push(residual + noise(spec.current));
+        flags.push(flag);
+    }
+
+    let limit = match (data_type, revision) {
+        (DataType::Float32, _) => None,
+        (DataType::Binary, _) | (DataType::Ascii, Revision::R1991 | Revision::R1999) => {
+            Some(i16::MAX as f64)
+        }
+        _ => Some(i32::MAX as f64),
+    };
+    let names = ["VA", "VB", "VC", "IA", "IB", "IC", "IN"];
+    let mut analog = Vec::with_capacity(7);
+    let mut raw_columns = Vec::with_capacity(7);
+    for (k, column) in columns.iter().enumerate() {
+        let (a, raw): (f64, Vec<f64>) = match limit {
+            None => (1.0, column.iter().map(|&e| (e as f32) as f64).collect()),
+            Some(limit) => {
+                let peak = column.iter().fold(0.0f64, |m, e| m.max(e.abs()));
+                let a = if peak > 0.0 { peak / limit } else { 1.0 };
+                (a, column.iter().map(|&e| (e / a).round()).collect())
+            }
+        };
+        let (min, max) = match limit {
+            None => (-f32::MAX as f64, f32::MAX as f64),
+            Some(limit) => (-limit, limit),
+        };
+        analog.push(AnalogChannel {
+            index: k as u32 + 1,
+            name: names[k].to_string(),
+            phase: if k == 6 {
+                "N".into()
+            } else {
+                PHASE_LETTERS[k % 3].to_string()
+            },
+            circuit: "SYNTH".into(),
+            unit: if k < 3 { "V".into() } else { "A".into() },
+            a,
+            b: 0.0,
+            skew: 0.0,
+            min,
+            max,
+            primary: Some(1.0),
+            secondary: Some(1.0),
+            scaling: Some(PrimarySecondary::Primary),
+        });
+        raw_columns.push(raw);
+    }
+    let kinds = [
+        DisturbanceKind::Sag,
+        DisturbanceKind::Swell,
+        DisturbanceKind::Interruption,
+    ];
+    let status = kinds
+        .iter()
+        .enumerate()
+        .map(|(k, kind)| StatusChannel {
+            index: k as u32 + 1,
+            name: kind.status_name().into(),
+            phase: String::new(),
+            circuit: "SYNTH".into(),
+            normal_state: 0,
+        })
+        .collect::<Vec<_>>();
+
+    let mut samples = Samples::new(7, status.len(), count);
+    for (n, flag) in flags.iter().enumerate() {
+        let t = n as f64 / rate;
+        samples.push(
+            n as u64 + 1,
+            Some((t * 1e6).round() as i64),
+            raw_columns.iter().map(|c| c[n]),
+            &[*flag],
+        );
+    }
+    let first_event = spec
+        .disturbances
+        .iter()
+        .map(|d| d.start)
+        .fold(f64::INFINITY, f64::min);
+    let trigger_offset = if first_event.is_finite() {
+        first_event
+    } else {
+        0.0
+    };
+    let trigger = spec.start + chrono::Duration::nanoseconds((trigger_offset * 1e9).round() as i64);
+    let config = Config {
+        station: "meterscope synth".into(),
+        device: format!(
+            "{}Hz {}V {}A pf {}",
+            spec.frequency, spec.voltage, spec.current, spec.power_factor
+        ),
+        rev_year: revision.year(),
+        revision,
+        analog,
+        status,
+        line_frequency: spec.nominal_frequency(),
+        rates: vec![RateSegment {
+            rate,
+            end_sample: count as u64,
+        }],
+        start: StampTime::from_datetime(spec.start),
+        trigger: StampTime::from_datetime(trigger),
+        data_type,
+        timemult: 1.0,
+        time_code: (revision == Revision::R2013).then(|| "0".into()),
+        local_code: (revision == Revision::R2013).then(|| "0".into()),
+        time_quality: (revision == Revision::R2013).then(|| "0".into()),
+        leap_second: (revision == Revision::R2013).then(|| "0".into()),
+    };
+    Ok(Capture {
+        config,
+        samples,
+        header: Some(describe(spec)),
+        encoding: TextEncoding::UTF8,
+        warnings: Vec::new(),
+    })
+}
+
+/// The header text: what was asked for, so a capture documents its own answers.
+fn describe(spec: &SynthSpec) -> String {
+    let mut text = format!(
+        "meterscope synthetic capture\nfrequency {} Hz, voltage {} V L-N RMS, current {} A RMS, pf {}\n\
+         unbalance {} %, noise {} % (seed {}), {} samples per nominal cycle\n",
+        spec.frequency,
+        spec.voltage,
+        spec.current,
+        spec.power_factor,
+        spec.unbalance,
+        spec.noise,
+        spec.seed,
+        spec.samples_per_cycle
+    );
+    for (h, p) in &spec.harmonics.0 {
+        text.push_str(&format!("harmonic {h}: {p} % of fundamental\n"));
+    }
+    for d in &spec.disturbances {
+        let phases: String = d.phases.iter().map(|&p| PHASE_LETTERS[p]).collect();
+        text.push_str(&format!(
+            "{:?} phase {phases} start {} s duration {} s depth {} %\n",
+            d.kind, d.start, d.duration, d.depth
+        ));
+    }
+    text
+}

@@ -1,0 +1,297 @@
+//! Date/time stamps of the cfg and the time of each sample.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+/// A cfg date/time stamp, with the fraction precision it was written with.
+///
+/// The precision matters: a 2013 file whose stamps carry nanoseconds counts its
+/// data-file timestamps in nanoseconds rather than microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampTime {
+    pub datetime: NaiveDateTime,
+    pub nanosecond_precision: bool,
+}
+
+/// Order of the day and month in a date field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// 1991: mm/dd/yy.
+    MonthFirst,
+    /// 1999 and 2013: dd/mm/yyyy.
+    DayFirst,
+}
+
+impl StampTime {
+    pub fn from_datetime(datetime: NaiveDateTime) -> StampTime {
+        StampTime {
+            datetime,
+            nanosecond_precision: false,
+        }
+    }
+
+    /// Parses `date` and `time` fields; on failure says what was expected.
+    pub fn parse(date: &str, time: &str, order: DateOrder) -> Result<StampTime, String> {
+        let date = parse_date(date.trim(), order)?;
+        let (time, nanosecond_precision) = parse_time(time.trim())?;
+        Ok(StampTime {
+            datetime: NaiveDateTime::new(date, time),
+            nanosecond_precision,
+        })
+    }
+
+    /// `dd/mm/yyyy,hh:mm:ss.ffffff` (nine fraction digits when nanosecond precision).
+    pub fn to_cfg(&self, nanoseconds: bool) -> String {
+        let dt = self.datetime;
+        let (sec, nanos) = split_leap(dt.time());
+        let fraction = if nanoseconds {
+            format!("{nanos:09}")
+        } else {
+            format!("{:06}", nanos / 1000)
+        };
+        format!(
+            "{:02}/{:02}/{:04},{:02}:{:02}:{:02}.{fraction}",
+            dt.day(),
+            dt.month(),
+            dt.year(),
+            dt.hour(),
+            dt.minute(),
+            sec
+        )
+    }
+
+    /// ISO 8601 without a zone: COMTRADE stamps are local unless the 2013 time code says otherwise.
+    pub fn to_iso(&self) -> String {
+        if self.nanosecond_precision {
+            self.datetime.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
+        } else {
+            self.datetime.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+        }
+    }
+}
+
+/// chrono keeps a leap second as 59 s plus a fraction of one second or more.
+fn split_leap(time: NaiveTime) -> (u32, u32) {
+    let nanos = time.nanosecond();
+    if nanos >= 1_000_000_000 {
+        (60, nanos - 1_000_000_000)
+    } else {
+        (time.second(), nanos)
+    }
+}
+
+fn parse_date(text: &str, order: DateOrder) -> Result<NaiveDate, String> {
+    let parts: Vec<&str> = text.split('/').map(str::trim).collect();
+    let expected = match order {
+        DateOrder::MonthFirst => "mm/dd/yy",
+        DateOrder::DayFirst => "dd/mm/yyyy",
+    };
+    let [first, second, year] = parts[..] else {
+        return Err(format!("expected a date {expected}, found '{text}'"));
+    };
+    let number = |s: &str| s.parse::<u32>().ok();
+    let (Some(first), Some(second), Some(year_raw)) = (number(first), number(second), number(year))
+    else {
+        return Err(format!("expected a date {expected}, found '{text}'"));
+    };
+    let year = if year.len() <= 2 {
+        // Two-digit years of 1991 files: the standard predates 2000, recorders did not.
+        if year_raw >= 70 {
+            1900 + year_raw
+        } else {
+            2000 + year_raw
+        }
+    } else {
+        year_raw
+    };
+    let (day, month) = match order {
+        DateOrder::MonthFirst => (second, first),
+        DateOrder::DayFirst => (first, second),
+    };
+    i32::try_from(year)
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
+        .ok_or_else(|| format!("expected a date {expected}, found '{text}' (no such day)"))
+}
+
+fn parse_time(text: &str) -> Result<(NaiveTime, bool), String> {
+    let bad = || format!("expected a time hh:mm:ss.ffffff, found '{text}'");
+    let mut parts = text.split(':');
+    let (Some(h), Some(m), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let fraction = fraction.trim();
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        let digits: u32 = fraction.parse().map_err(|_| bad())?;
+        digits * 10u32.pow(9 - fraction.len() as u32)
+    };
+    let number = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
+    let (h, m, sec) = (number(h)?, number(m)?, number(whole)?);
+    let time = if sec == 60 {
+        NaiveTime::from_hms_nano_opt(h, m, 59, 1_000_000_000 + nanos)
+    } else {
+        NaiveTime::from_hms_nano_opt(h, m, sec, nanos)
+    };
+    time.map(|t| (t, fraction.len() > 6)).ok_or_else(bad)
+}
+
+/// One sample-rate segment: `rate` Hz up to and including sample `end_sample` (1-based).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateSegment {
+    pub rate: f64,
+    pub end_sample: u64,
+}
+
+/// How the time of each sample is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Timing {
+    /// The cfg's sample-rate segments.
+    Rates(Vec<RateSegment>),
+    /// The data file's timestamps, each worth `seconds_per_tick` (timemult times the base unit).
+    Timestamps { seconds_per_tick: f64 },
+}
+
+impl Timing {
+    /// Chooses rates when every declared rate is positive, else timestamps.
+    pub fn choose(rates: &[RateSegment], timemult: f64, nanosecond_stamps: bool) -> Timing {
+        if !rates.is_empty() && rates.iter().all(|r| r.rate > 0.0 && r.rate.is_finite()) {
+            Timing::Rates(rates.to_vec())
+        } else {
+            let base = if nanosecond_stamps { 1e-9 } else { 1e-6 };
+            Timing::Timestamps {
+                seconds_per_tick: base * timemult,
+            }
+        }
+    }
+
+    /// Seconds of each of `count` samples from the first one. With
+    /// timestamps, a missing stamp gives NaN.
+    pub fn sample_times(
+        &self,
+        count: usize,
+        timestamps: impl Fn(usize) -> Option<i64>,
+    ) -> Vec<f64> {
+        match self {
+            Timing::Rates(segments) => rate_times(segments, count),
+            Timing::Timestamps { seconds_per_tick } => {
+                let first = (0..count).find_map(&timestamps).unwrap_or(0);
+                (0..count)
+                    .map(|i| match timestamps(i) {
+                        Some(ts) => (ts - first) as f64 * seconds_per_tick,
+                        None => f64::NAN,
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Each sample is 1/rate after the one before, where rate is that of the
+/// segment the sample belongs to; samples past the last segment keep its rate.
+/// Segments that repeat an end sample hold no samples and are skipped.
+fn rate_times(segments: &[RateSegment], count: usize) -> Vec<f64> {
+    let mut times = Vec::with_capacity(count);
+    let mut segment = 0;
+    let mut previous = 0.0;
+    for position in 1..=count as u64 {
+        while segment + 1 < segments.len() && position > segments[segment].end_sample {
+            segment += 1;
+        }
+        let t = if position == 1 {
+            0.0
+        } else {
+            previous + 1.0 / segments[segment].rate
+        };
+        times.push(t);
+        previous = t;
+    }
+    times
+}
+
+impl Default for StampTime {
+    fn default() -> Self {
+        StampTime::from_datetime(NaiveDateTime::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_first_and_month_first_dates() {
+        let t = StampTime::parse("12/01/2011", "05:55:30.075011", DateOrder::DayFirst).unwrap();
+        assert_eq!(t.to_iso(), "2011-01-12T05:55:30.075011");
+        let t = StampTime::parse("09/17/15", "10:52:52.987545", DateOrder::MonthFirst).unwrap();
+        assert_eq!(t.to_iso(), "2015-09-17T10:52:52.987545");
+    }
+
+    #[test]
+    fn nanosecond_fraction_is_kept() {
+        let t = StampTime::parse("17/02/2021", "17:37:12.422969065", DateOrder::DayFirst).unwrap();
+        assert!(t.nanosecond_precision);
+        assert_eq!(t.to_cfg(true), "17/02/2021,17:37:12.422969065");
+        assert_eq!(t.to_cfg(false), "17/02/2021,17:37:12.422969");
+    }
+
+    #[test]
+    fn leap_second_round_trips() {
+        let t = StampTime::parse("31/12/2016", "23:59:60.5", DateOrder::DayFirst).unwrap();
+        assert_eq!(t.to_cfg(false), "31/12/2016,23:59:60.500000");
+    }
+
+    #[test]
+    fn impossible_dates_are_refused() {
+        let err = StampTime::parse("31/02/2011", "00:00:00", DateOrder::DayFirst).unwrap_err();
+        assert!(err.contains("no such day"), "{err}");
+        assert!(StampTime::parse("2011-01-01", "00:00:00", DateOrder::DayFirst).is_err());
+        assert!(StampTime::parse("01/01/2011", "25:00:00", DateOrder::DayFirst).is_err());
+    }
+
+    #[test]
+    fn rate_segments_give_times() {
+        let segments = [
+            RateSegment {
+                rate: 1000.0,
+                end_sample: 3,
+            },
+            RateSegment {
+                rate: 1000.0,
+                end_sample: 3,
+            },
+            RateSegment {
+                rate: 500.0,
+                end_sample: 5,
+            },
+        ];
+        let times = Timing::Rates(segments.to_vec()).sample_times(6, |_| None);
+        let expected = [0.0, 0.001, 0.002, 0.004, 0.006, 0.008];
+        for (t, e) in times.iter().zip(expected) {
+            assert!((t - e).abs() < 1e-12, "{times:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_give_times_when_no_rate() {
+        let timing = Timing::choose(
+            &[RateSegment {
+                rate: 0.0,
+                end_sample: 3,
+            }],
+            2.0,
+            false,
+        );
+        let stamps = [10, 20, 40];
+        let times = timing.sample_times(3, |i| Some(stamps[i]));
+        for (t, e) in times.iter().zip([0.0, 20e-6, 60e-6]) {
+            assert!((t - e).abs() < 1e-15, "{times:?}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! meterscope: a terminal console for diagnosing electrical power meters.
+//!
+//! The library holds everything; `main.rs` only parses the command line.
+
+pub mod atomic_file;
+pub mod cli;
+pub mod commands;
+pub mod comtrade;
+pub mod report;
+pub mod sanitize;

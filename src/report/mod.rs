@@ -1,0 +1,4 @@
+//! Headless outputs shared by commands: tables, JSON and CSV.
+
+pub mod capture_csv;
+pub mod capture_info;
