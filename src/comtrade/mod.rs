@@ -280,8 +280,23 @@ fn read_samples(
 
 fn read_cff(path: &Path, options: &ReadOptions) -> Result<Capture> {
     let bytes = read_file(path)?;
+    Capture::from_cff_bytes(path, &bytes, options.encoding)
+}
+
+impl Capture {
+    /// Reads a capture from the bytes of a .cff file. `path` labels errors.
+    pub fn from_cff_bytes(
+        path: &Path,
+        bytes: &[u8],
+        encoding: Option<TextEncoding>,
+    ) -> Result<Capture> {
+        cff_capture(path, bytes, encoding)
+    }
+}
+
+fn cff_capture(path: &Path, bytes: &[u8], encoding: Option<TextEncoding>) -> Result<Capture> {
     let mut warnings = Vec::new();
-    let parts = cff::split(path, &bytes, &mut warnings)?;
+    let parts = cff::split(path, bytes, &mut warnings)?;
     let (Some(cfg_section), Some(dat_section)) = (parts.cfg, parts.dat) else {
         return Err(ComtradeError::format(
             path,
@@ -294,7 +309,7 @@ fn read_cff(path: &Path, options: &ReadOptions) -> Result<Capture> {
         path,
         cfg_section.bytes,
         cfg_section.first_line,
-        options.encoding,
+        encoding,
         &mut warnings,
     )?;
     if let Some(declared) = parts.dat_type

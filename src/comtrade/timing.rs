@@ -195,22 +195,21 @@ impl Timing {
 
 /// Each sample is 1/rate after the one before, where rate is that of the
 /// segment the sample belongs to; samples past the last segment keep its rate.
-/// Segments that repeat an end sample hold no samples and are skipped.
+/// Segments that repeat an end sample hold no samples and are skipped. Times
+/// are counted from each segment's start, so rounding does not accumulate.
 fn rate_times(segments: &[RateSegment], count: usize) -> Vec<f64> {
     let mut times = Vec::with_capacity(count);
     let mut segment = 0;
-    let mut previous = 0.0;
+    // The last sample before the current segment, and its time.
+    let (mut anchor, mut anchor_time) = (1u64, 0.0);
     for position in 1..=count as u64 {
         while segment + 1 < segments.len() && position > segments[segment].end_sample {
+            let end = segments[segment].end_sample.max(anchor);
+            anchor_time += (end - anchor) as f64 / segments[segment].rate;
+            anchor = end;
             segment += 1;
         }
-        let t = if position == 1 {
-            0.0
-        } else {
-            previous + 1.0 / segments[segment].rate
-        };
-        times.push(t);
-        previous = t;
+        times.push(anchor_time + (position - anchor) as f64 / segments[segment].rate);
     }
     times
 }
