@@ -27,14 +27,20 @@ fn python_has_comtrade() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        assert!(!in_ci(), "python3 with the comtrade package is required under CI (.ci/run installs it)");
+        assert!(
+            !in_ci(),
+            "python3 with the comtrade package is required under CI (.ci/run installs it)"
+        );
         eprintln!("skipped: python3 -c 'import comtrade' failed; pip install comtrade");
     }
     ok
 }
 
 fn run(args: &[&str]) {
-    let out = Command::new(binary()).args(args).output().expect("run meterscope");
+    let out = Command::new(binary())
+        .args(args)
+        .output()
+        .expect("run meterscope");
     assert!(
         out.status.success(),
         "meterscope {args:?} failed: {}",
@@ -44,24 +50,45 @@ fn run(args: &[&str]) {
 
 /// Loads `path` with the Python reader and compares every value, time and status bit.
 fn compare(path: &Path) {
-    let out = Command::new("python3").arg("-c").arg(READER).arg(path).output().expect("run python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(READER)
+        .arg(path)
+        .output()
+        .expect("run python3");
     assert!(
         out.status.success(),
         "python comtrade could not load {}: {}",
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("reader prints JSON");
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("reader prints JSON");
     let ours = Capture::open(path, &ReadOptions::default()).expect("we read what we wrote");
-    let ids: Vec<&str> = theirs["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let ids: Vec<&str> = theirs["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     let names: Vec<&str> = ours.config.analog.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(ids, names, "{}: channel names", path.display());
     let times = ours.times();
     let their_times = theirs["time"].as_array().unwrap();
-    assert_eq!(their_times.len(), ours.len(), "{}: sample count", path.display());
+    assert_eq!(
+        their_times.len(),
+        ours.len(),
+        "{}: sample count",
+        path.display()
+    );
     for (i, t) in their_times.iter().enumerate() {
         let t = t.as_f64().unwrap();
-        assert!((t - times[i]).abs() < 1e-9, "{}: time of sample {i}: {t} vs {}", path.display(), times[i]);
+        assert!(
+            (t - times[i]).abs() < 1e-9,
+            "{}: time of sample {i}: {t} vs {}",
+            path.display(),
+            times[i]
+        );
     }
     for (k, column) in theirs["analog"].as_array().unwrap().iter().enumerate() {
         let ours_k = ours.values(k, Scale::AsRecorded);
@@ -79,7 +106,11 @@ fn compare(path: &Path) {
     }
     for (k, column) in theirs["status"].as_array().unwrap().iter().enumerate() {
         for (i, v) in column.as_array().unwrap().iter().enumerate() {
-            assert_eq!(v.as_i64() == Some(1), ours.samples.status(k, i), "status {k} sample {i}");
+            assert_eq!(
+                v.as_i64() == Some(1),
+                ours.samples.status(k, i),
+                "status {k} sample {i}"
+            );
         }
     }
 }
@@ -107,9 +138,29 @@ fn python_reads_what_synth_writes() {
         let path = dir.path().join(format!("synth_{rev}_{format}.{ext}"));
         let path_text = path.to_string_lossy();
         run(&[
-            "synth", "--out", &path_text, "--rev", rev, "--format", format, "--duration", "0.2", "--spc", "64",
-            "--freq", "49.87", "--pf", "0.85", "--harmonics", "3:5,5:3", "--sag",
-            "phase=A,start=0.05,duration=0.06,depth=60", "--noise", "0.5", "--seed", "7",
+            "synth",
+            "--out",
+            &path_text,
+            "--rev",
+            rev,
+            "--format",
+            format,
+            "--duration",
+            "0.2",
+            "--spc",
+            "64",
+            "--freq",
+            "49.87",
+            "--pf",
+            "0.85",
+            "--harmonics",
+            "3:5,5:3",
+            "--sag",
+            "phase=A,start=0.05,duration=0.06,depth=60",
+            "--noise",
+            "0.5",
+            "--seed",
+            "7",
         ]);
         compare(&path);
     }
@@ -123,12 +174,33 @@ fn python_reads_what_convert_writes() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.cfg");
     run(&[
-        "synth", "--out", &source.to_string_lossy(), "--rev", "2013", "--format", "float32", "--duration", "0.1",
-        "--spc", "128", "--freq", "60.2", "--unbalance", "2",
+        "synth",
+        "--out",
+        &source.to_string_lossy(),
+        "--rev",
+        "2013",
+        "--format",
+        "float32",
+        "--duration",
+        "0.1",
+        "--spc",
+        "128",
+        "--freq",
+        "60.2",
+        "--unbalance",
+        "2",
     ]);
     for (rev, format, ext) in FORMS {
         let path = dir.path().join(format!("converted_{rev}_{format}.{ext}"));
-        run(&["convert", &source.to_string_lossy(), &path.to_string_lossy(), "--rev", rev, "--format", format]);
+        run(&[
+            "convert",
+            &source.to_string_lossy(),
+            &path.to_string_lossy(),
+            "--rev",
+            rev,
+            "--format",
+            format,
+        ]);
         compare(&path);
     }
 }
