@@ -121,7 +121,7 @@ impl Capture {
         let factor = self.scale_factor(channel, scale);
         let ch = &self.config.analog[channel];
         let raw = self.samples.raw(channel)[sample];
-        (!raw.is_nan()).then(|| (ch.a * raw + ch.b) * factor)
+        (!raw.is_nan()).then_some((ch.a * raw + ch.b) * factor)
     }
 
     /// Engineering values of one channel, NaN where missing.

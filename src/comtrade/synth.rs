@@ -250,7 +250,7 @@ impl SynthSpec {
             .harmonics
             .0
             .iter()
-            .find(|(h, _)| *h as u32 * 2 >= self.samples_per_cycle)
+            .find(|(h, _)| *h * 2 >= self.samples_per_cycle)
         {
             return Err(format!(
                 "harmonic {order} is above the Nyquist limit of --spc {}",

@@ -191,8 +191,8 @@ impl CaptureInfo {
         let _ = writeln!(out, "\nanalog channels ({})", self.analog.len());
         let _ = writeln!(
             out,
-            "  {:>4}  {:<20} {:<5} {:<8} {:>14} {:>14} {:>10} {:>10} {}",
-            "#", "name", "phase", "unit", "a", "b", "primary", "secondary", "P/S"
+            "  {:>4}  {:<20} {:<5} {:<8} {:>14} {:>14} {:>10} {:>10} P/S",
+            "#", "name", "phase", "unit", "a", "b", "primary", "secondary"
         );
         for ch in &self.analog {
             let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| v.to_string());
