@@ -58,7 +58,9 @@ fn main() {
         };
         write_capture(&capture, &path, options).expect("write");
         drop(capture);
-        let bytes = std::fs::metadata(path.with_extension("dat")).expect("dat").len() as f64;
+        let bytes = std::fs::metadata(path.with_extension("dat"))
+            .expect("dat")
+            .len() as f64;
         let (elapsed, samples) = best_of(&path);
         let seconds = elapsed.as_secs_f64();
         println!(

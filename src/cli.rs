@@ -110,14 +110,29 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 0.0, env = "METERSCOPE_UNBALANCE")]
     pub unbalance: f64,
     /// A voltage sag: "phase=A,start=1.0,duration=0.1,depth=60" (depth: residual %
-    /// of nominal). Repeat for more.
-    #[arg(long, value_name = "SPEC")]
+    /// of nominal). Repeat for more, or separate with ';'.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "METERSCOPE_SAG",
+        value_delimiter = ';'
+    )]
     pub sag: Vec<String>,
     /// A voltage swell: "phase=B,start=0.5,duration=0.2,depth=120" (depth: peak %).
-    #[arg(long, value_name = "SPEC")]
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "METERSCOPE_SWELL",
+        value_delimiter = ';'
+    )]
     pub swell: Vec<String>,
     /// An interruption: "phase=ABC,start=1.0,duration=0.5,depth=0"; current drops with it.
-    #[arg(long, value_name = "SPEC")]
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "METERSCOPE_INTERRUPTION",
+        value_delimiter = ';'
+    )]
     pub interruption: Vec<String>,
     /// Gaussian noise, standard deviation in percent of nominal RMS.
     #[arg(long, default_value_t = 0.0, env = "METERSCOPE_NOISE")]

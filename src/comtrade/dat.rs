@@ -417,7 +417,8 @@ pub fn write_binary(
         record.clear();
         record.extend_from_slice(&((i + 1) as u32).to_le_bytes());
         let stamp = samples.timestamps[i]
-            .and_then(|ts| u32::try_from(ts - offset).ok())
+            .and_then(|ts| ts.checked_sub(offset))
+            .and_then(|ts| u32::try_from(ts).ok())
             .filter(|&ts| ts != u32::MAX)
             .unwrap_or(u32::MAX);
         record.extend_from_slice(&stamp.to_le_bytes());

@@ -241,7 +241,8 @@ impl SynthSpec {
             return Err("--noise must be 0 or more".into());
         }
         let samples = self.duration * self.sample_rate();
-        if samples > 2e9 {
+        // Every sample of seven channels is held twice while generating.
+        if samples > 2e7 {
             return Err(format!(
                 "{samples:.0} samples is too many; shorten --duration or lower --spc"
             ));

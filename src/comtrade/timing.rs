@@ -184,7 +184,7 @@ impl Timing {
                 let first = (0..count).find_map(&timestamps).unwrap_or(0);
                 (0..count)
                     .map(|i| match timestamps(i) {
-                        Some(ts) => (ts - first) as f64 * seconds_per_tick,
+                        Some(ts) => (ts as i128 - first as i128) as f64 * seconds_per_tick,
                         None => f64::NAN,
                     })
                     .collect()
