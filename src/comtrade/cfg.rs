@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use serde::Serialize;
+
 use super::error::{ComtradeError, Location, Result};
 use super::timing::{DateOrder, RateSegment, StampTime};
 
@@ -78,13 +80,15 @@ impl DataType {
 }
 
 /// Whether a channel's values are primary (line side) or secondary (instrument side).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PrimarySecondary {
+    #[serde(rename = "P")]
     Primary,
+    #[serde(rename = "S")]
     Secondary,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnalogChannel {
     pub index: u32,
     pub name: String,
@@ -99,6 +103,8 @@ pub struct AnalogChannel {
     /// Transformer ratio, when the cfg gives one (1999 and later).
     pub primary: Option<f64>,
     pub secondary: Option<f64>,
+    /// P or S, as the cfg's last field says.
+    #[serde(rename = "ps")]
     pub scaling: Option<PrimarySecondary>,
 }
 
@@ -116,7 +122,7 @@ impl AnalogChannel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusChannel {
     pub index: u32,
     pub name: String,

@@ -2,35 +2,8 @@
 
 use serde::Serialize;
 
-use crate::comtrade::{Capture, PrimarySecondary, Timing};
+use crate::comtrade::{AnalogChannel, Capture, PrimarySecondary, StatusChannel, Timing};
 use crate::sanitize::for_terminal;
-
-#[derive(Debug, Serialize)]
-pub struct AnalogInfo {
-    pub index: u32,
-    pub name: String,
-    pub phase: String,
-    pub circuit: String,
-    pub unit: String,
-    pub a: f64,
-    pub b: f64,
-    pub skew: f64,
-    pub min: f64,
-    pub max: f64,
-    pub primary: Option<f64>,
-    pub secondary: Option<f64>,
-    /// "P" or "S" when the cfg says.
-    pub ps: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StatusInfo {
-    pub index: u32,
-    pub name: String,
-    pub phase: String,
-    pub circuit: String,
-    pub normal_state: u8,
-}
 
 #[derive(Debug, Serialize)]
 pub struct RateInfo {
@@ -61,8 +34,8 @@ pub struct CaptureInfo {
     pub local_code: Option<String>,
     pub time_quality: Option<String>,
     pub leap_second: Option<String>,
-    pub analog: Vec<AnalogInfo>,
-    pub status: Vec<StatusInfo>,
+    pub analog: Vec<AnalogChannel>,
+    pub status: Vec<StatusChannel>,
     pub header: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -100,39 +73,8 @@ impl CaptureInfo {
             local_code: c.local_code.clone(),
             time_quality: c.time_quality.clone(),
             leap_second: c.leap_second.clone(),
-            analog: c
-                .analog
-                .iter()
-                .map(|ch| AnalogInfo {
-                    index: ch.index,
-                    name: ch.name.clone(),
-                    phase: ch.phase.clone(),
-                    circuit: ch.circuit.clone(),
-                    unit: ch.unit.clone(),
-                    a: ch.a,
-                    b: ch.b,
-                    skew: ch.skew,
-                    min: ch.min,
-                    max: ch.max,
-                    primary: ch.primary,
-                    secondary: ch.secondary,
-                    ps: ch.scaling.map(|s| match s {
-                        PrimarySecondary::Primary => "P",
-                        PrimarySecondary::Secondary => "S",
-                    }),
-                })
-                .collect(),
-            status: c
-                .status
-                .iter()
-                .map(|ch| StatusInfo {
-                    index: ch.index,
-                    name: ch.name.clone(),
-                    phase: ch.phase.clone(),
-                    circuit: ch.circuit.clone(),
-                    normal_state: ch.normal_state,
-                })
-                .collect(),
+            analog: c.analog.clone(),
+            status: c.status.clone(),
             header: capture.header.clone(),
             warnings: capture.warnings.clone(),
         }
@@ -207,7 +149,11 @@ impl CaptureInfo {
                 format!("{:.6e}", ch.b),
                 ratio(ch.primary),
                 ratio(ch.secondary),
-                ch.ps.unwrap_or("-")
+                match ch.scaling {
+                    Some(PrimarySecondary::Primary) => "P",
+                    Some(PrimarySecondary::Secondary) => "S",
+                    None => "-",
+                }
             );
         }
         let _ = writeln!(out, "\nstatus channels ({})", self.status.len());
