@@ -115,9 +115,11 @@ fn compare(path: &Path) {
     }
 }
 
-const FORMS: [(&str, &str, &str); 10] = [
+const FORMS: [(&str, &str, &str); 12] = [
     ("1999", "ascii", "cfg"),
     ("1999", "binary", "cfg"),
+    ("1999", "binary32", "cfg"),
+    ("1999", "float32", "cfg"),
     ("2013", "ascii", "cfg"),
     ("2013", "binary", "cfg"),
     ("2013", "binary32", "cfg"),

@@ -240,7 +240,13 @@ fn assert_same(written: &Capture, read: &Capture) {
             );
         }
     }
-    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+    // The only thing worth a warning is 32-bit data in a 1999 file, which we write on request.
+    let unexpected: Vec<&String> = read
+        .warnings
+        .iter()
+        .filter(|w| !w.contains("is a 2013 data type"))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
 }
 
 proptest! {

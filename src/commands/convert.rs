@@ -1,7 +1,7 @@
 use anyhow::{Context, bail};
 
 use crate::cli::{ConvertArgs, ValuesArg};
-use crate::comtrade::{Revision, Scale, WriteOptions, write_capture};
+use crate::comtrade::{Revision, Scale, WriteOptions};
 use crate::report::capture_csv::write_csv;
 
 pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
@@ -34,10 +34,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
                 data_type,
                 single_file,
             };
-            let written = write_capture(&capture, out, options)?;
-            for file in written {
-                eprintln!("wrote {}", file.display());
-            }
+            super::write(&capture, out, options)?;
         }
         _ => bail!(
             "{}: the extension says what to write: .csv, .cfg (with .dat beside it) or .cff",

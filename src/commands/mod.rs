@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg};
-use crate::comtrade::{Capture, DataType, ReadOptions, Revision, TextEncoding};
+use crate::comtrade::{
+    Capture, DataType, ReadOptions, Revision, TextEncoding, WriteOptions, write_capture,
+};
 use crate::sanitize::for_terminal;
 
 /// Runs the command line; errors are printed to stderr with their causes.
@@ -83,6 +85,17 @@ fn revision(rev: RevArg) -> Revision {
         RevArg::R1999 => Revision::R1999,
         RevArg::R2013 => Revision::R2013,
     }
+}
+
+/// Writes a capture, saying what it wrote and anything a reader of it should know.
+fn write(capture: &Capture, out: &std::path::Path, options: WriteOptions) -> anyhow::Result<()> {
+    if let Some(caveat) = options.caveat() {
+        eprintln!("warning: {caveat}");
+    }
+    for file in write_capture(capture, out, options)? {
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
 }
 
 /// The lower-case extension of `path`, if any.

@@ -1,8 +1,8 @@
 use anyhow::{anyhow, bail};
 
 use crate::cli::SynthArgs;
+use crate::comtrade::WriteOptions;
 use crate::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
-use crate::comtrade::{WriteOptions, write_capture};
 
 fn spec(args: &SynthArgs) -> anyhow::Result<SynthSpec> {
     let mut disturbances = Vec::new();
@@ -54,8 +54,5 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     options.check()?;
     let capture =
         generate(&spec(args)?, options.revision, options.data_type).map_err(|e| anyhow!(e))?;
-    for file in write_capture(&capture, &args.out, options)? {
-        eprintln!("wrote {}", file.display());
-    }
-    Ok(())
+    super::write(&capture, &args.out, options)
 }

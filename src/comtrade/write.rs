@@ -18,28 +18,31 @@ pub struct WriteOptions {
 }
 
 impl WriteOptions {
-    /// Refuses combinations the standard does not have.
+    /// Refuses what cannot be written at all.
     pub fn check(&self) -> Result<()> {
         if self.revision == Revision::R1991 {
             return Err(ComtradeError::Unsupported(
                 "writing 1991 files is not supported; choose --rev 1999 or 2013".into(),
             ));
         }
-        if self.revision == Revision::R1999 {
-            if matches!(self.data_type, DataType::Binary32 | DataType::Float32) {
-                return Err(ComtradeError::Unsupported(format!(
-                    "{} exists only in the 2013 revision; use --rev 2013 or --format ascii|binary",
-                    self.data_type.name()
-                )));
-            }
-            if self.single_file {
-                return Err(ComtradeError::Unsupported(
-                    "the single-file .cff form exists only in the 2013 revision; use --rev 2013"
-                        .into(),
-                ));
-            }
+        if self.revision == Revision::R1999 && self.single_file {
+            return Err(ComtradeError::Unsupported(
+                "the single-file .cff form exists only in the 2013 revision; use --rev 2013".into(),
+            ));
         }
         Ok(())
+    }
+
+    /// What a reader should know about a combination the standard does not
+    /// define but readers in the field accept: 32-bit data in a 1999 file.
+    pub fn caveat(&self) -> Option<String> {
+        let late_type = matches!(self.data_type, DataType::Binary32 | DataType::Float32);
+        (self.revision == Revision::R1999 && late_type).then(|| {
+            format!(
+                "{} is a 2013 data type; this 1999 file may be refused by readers that follow the 1999 standard strictly",
+                self.data_type.name()
+            )
+        })
     }
 }
 
