@@ -34,11 +34,11 @@ pub enum ComtradeError {
         field: String,
         message: String,
     },
-    #[error("{}: {source}", file.display())]
+    /// The I/O error is part of the message rather than a cause, so it is said once.
+    #[error("{}: {error}", file.display())]
     Io {
         file: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Unsupported(String),
@@ -62,7 +62,7 @@ impl ComtradeError {
     pub fn io(file: &Path, source: std::io::Error) -> Self {
         ComtradeError::Io {
             file: file.to_path_buf(),
-            source,
+            error: source,
         }
     }
 
