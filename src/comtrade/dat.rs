@@ -83,19 +83,8 @@ impl Samples {
         self.status
             .extend_from_slice(&status_words[..self.status_words]);
     }
-
-    /// Drops the records past `len`.
-    pub fn truncate(&mut self, len: usize) {
-        self.sample_numbers.truncate(len);
-        self.timestamps.truncate(len);
-        for column in &mut self.analog {
-            column.truncate(len);
-        }
-        self.status.truncate(len * self.status_words);
-    }
 }
 
-/// Reads an ASCII data file line by line, reusing one buffer.
 /// Where a data section sits in its file, so errors point at the right place.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Placement {

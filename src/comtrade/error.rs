@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 pub enum Location {
     /// The file as a whole (missing, unreadable, wrong size).
     File,
-    /// A 1-based line of a text file (cfg, ASCII dat, cff).
+    /// A 1-based line of a text file (cfg, ASCII dat, cff). Binary records
+    /// cannot be malformed, only short, which is a warning rather than an error.
     Line(usize),
-    /// A 1-based record of a binary data file and the byte offset where it starts.
-    Record { record: u64, offset: u64 },
 }
 
 impl fmt::Display for Location {
@@ -19,7 +18,6 @@ impl fmt::Display for Location {
         match self {
             Location::File => Ok(()),
             Location::Line(line) => write!(f, ":{line}"),
-            Location::Record { record, offset } => write!(f, ": record {record} (byte {offset})"),
         }
     }
 }

@@ -47,13 +47,13 @@ impl TextEncoding {
     }
 }
 
-/// Removes the DOS end-of-file markers (0x1A) that some recorders append.
+/// Removes the DOS end-of-file markers (0x1A) that some recorders append,
+/// with the blank space and NULs around them.
 pub fn strip_eof_markers(bytes: &[u8]) -> &[u8] {
     let mut end = bytes.len();
     while end > 0 && matches!(bytes[end - 1], 0x1A | b'\r' | b'\n' | b' ' | b'\t' | 0) {
         end -= 1;
     }
-    // Keep the final line break out: callers split on lines anyway.
     &bytes[..end]
 }
 
