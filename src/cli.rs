@@ -11,12 +11,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Diagnose electrical power meters from the terminal",
     long_about = "Diagnose electrical power meters from the terminal.\n\n\
         Work with COMTRADE captures (IEEE C37.111 1991, 1999 and 2013): inspect them, \
-        convert them to CSV or another revision or data type, and synthesise \
-        three-phase captures with known answers for testing meters and tools.",
+        convert them to CSV or another revision or data type, synthesise \
+        three-phase captures with known answers, and measure them as a Class A \
+        power quality meter would.",
     after_help = "Examples:\n  \
         meterscope info fault.cfg\n  \
         meterscope convert fault.cfg fault.csv\n  \
-        meterscope synth --out test.cfg --freq 49.87 --pf 0.9 --harmonics 3:5,5:3"
+        meterscope synth --out test.cfg --freq 49.87 --pf 0.9 --harmonics 3:5,5:3\n  \
+        meterscope analyze test.cfg --json"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,6 +34,9 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Write a synthetic three-phase capture with known answers.
     Synth(SynthArgs),
+    /// Measure a capture as a Class A meter would: RMS, powers, harmonics,
+    /// frequency, events, energy and demand, window by window.
+    Analyze(AnalyzeArgs),
 }
 
 /// How to read an input capture.
@@ -157,6 +162,109 @@ pub struct SynthArgs {
     /// Revision.
     #[arg(long, value_enum, default_value = "2013", env = "METERSCOPE_REV")]
     pub rev: RevArg,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    meterscope analyze fault.cfg\n  \
+    meterscope analyze fault.cfg --json --nominal 230\n  \
+    meterscope analyze relay.cfg --map \"VA=6,VB=7,VC=8,IA=1,IB=2,IC=3\" --csv > windows.csv")]
+pub struct AnalyzeArgs {
+    /// The capture: a .cfg (its .dat beside it) or a .cff.
+    pub file: PathBuf,
+    /// Print one JSON object: capture, windows, frequency_10s, events,
+    /// aggregates, energy, demand, stats.
+    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON")]
+    pub json: bool,
+    /// Print one CSV row per basic window (harmonic lists are left to --json).
+    #[arg(long, env = "METERSCOPE_CSV")]
+    pub csv: bool,
+    /// Declared line-to-neutral voltage, V; else the standard voltage nearest
+    /// the first second's RMS.
+    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL")]
+    pub nominal: Option<f64>,
+    /// System frequency, 50 or 60 Hz (10- or 12-cycle windows); else the
+    /// capture's line frequency, else the one its zero crossings are nearer.
+    #[arg(long, value_name = "HZ", env = "METERSCOPE_LINE_FREQUENCY")]
+    pub line_frequency: Option<f64>,
+    /// Which channel is which, overriding what the names suggest: roles VA VB
+    /// VC IA IB IC IN, channels by number or name, "-" for none.
+    #[arg(long, value_name = "ROLE=CH,...", env = "METERSCOPE_MAP")]
+    pub map: Option<String>,
+    /// Print throughput figures (always present in --json).
+    #[arg(long, env = "METERSCOPE_STATS")]
+    pub stats: bool,
+    /// Values to measure: as recorded, or converted to primary or secondary.
+    #[arg(long, value_enum, default_value = "recorded", env = "METERSCOPE_VALUES")]
+    pub values: ValuesArg,
+    /// Sag threshold, percent of nominal.
+    #[arg(long, value_name = "PCT", default_value_t = 90.0, env = "METERSCOPE_SAG_THRESHOLD")]
+    pub sag_threshold: f64,
+    /// Swell threshold, percent of nominal.
+    #[arg(long, value_name = "PCT", default_value_t = 110.0, env = "METERSCOPE_SWELL_THRESHOLD")]
+    pub swell_threshold: f64,
+    /// Interruption threshold, percent of nominal.
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 10.0,
+        env = "METERSCOPE_INTERRUPTION_THRESHOLD"
+    )]
+    pub interruption_threshold: f64,
+    /// Hysteresis of the event thresholds, percent of nominal.
+    #[arg(long, value_name = "PCT", default_value_t = 2.0, env = "METERSCOPE_HYSTERESIS")]
+    pub hysteresis: f64,
+    /// Highest harmonic order counted in THD (2 to 50).
+    #[arg(long, value_name = "N", default_value_t = 50, env = "METERSCOPE_THD_ORDER",
+          value_parser = clap::value_parser!(u16).range(2..=50))]
+    pub thd_order: u16,
+    /// Demand method.
+    #[arg(long, value_enum, default_value = "sliding", env = "METERSCOPE_DEMAND")]
+    pub demand: DemandArg,
+    /// Demand interval, e.g. 15m, 30s, 500ms, 1h.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration,
+          env = "METERSCOPE_DEMAND_INTERVAL")]
+    pub demand_interval: f64,
+    /// Sub-intervals of a sliding block.
+    #[arg(long, value_name = "N", default_value_t = 15, env = "METERSCOPE_DEMAND_SUBINTERVALS",
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub demand_subintervals: u32,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemandArg {
+    Block,
+    Sliding,
+    Thermal,
+}
+
+/// Seconds from a duration such as `15m`, `30s`, `0.5s`, `500ms` or `2h`
+/// (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}': expected a number and a unit, e.g. 15m, 30s, 500ms"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" => 1.0,
+        "ms" => 1e-3,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("'{other}': units are ms, s, m (or min) and h")),
+    };
+    let seconds = value * scale;
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("'{text}': a duration must be greater than 0"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,5 +6,6 @@ pub mod atomic_file;
 pub mod cli;
 pub mod commands;
 pub mod comtrade;
+pub mod meter;
 pub mod report;
 pub mod sanitize;

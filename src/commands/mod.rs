@@ -1,5 +1,6 @@
 //! The commands, each taking its parsed arguments and returning an exit code.
 
+mod analyze;
 mod convert;
 mod info;
 mod synth;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Synth(args)) => synth::run(&args),
+        Some(Command::Analyze(args)) => analyze::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

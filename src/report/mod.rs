@@ -2,3 +2,4 @@
 
 pub mod capture_csv;
 pub mod capture_info;
+pub mod analysis;

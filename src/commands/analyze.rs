@@ -1,0 +1,144 @@
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{AnalyzeArgs, DemandArg, ValuesArg};
+use crate::comtrade::Scale;
+use crate::meter::measure::aggregate::overall;
+use crate::meter::measure::demand::{DemandConfig, DemandMethod};
+use crate::meter::measure::events::EventThresholds;
+use crate::meter::measure::nominal::{first_second_rms, standard_voltage, system_frequency};
+use crate::meter::measure::roles::{ChannelMap, Signals};
+use crate::meter::measure::{MeterConfig, analyze};
+use crate::report::analysis::{self, AnalysisReport, Setup, Stats};
+use crate::report::capture_info::CaptureInfo;
+
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
+    let read_started = Instant::now();
+    let capture = super::open_capture(&args.file, &args.read)?;
+    let read_s = read_started.elapsed().as_secs_f64();
+
+    let map = ChannelMap::for_capture(&capture, args.map.as_deref())
+        .with_context(|| format!("{}: cannot measure", args.file.display()))?;
+    let scale = match args.values {
+        ValuesArg::Recorded => Scale::AsRecorded,
+        ValuesArg::Primary => Scale::Primary,
+        ValuesArg::Secondary => Scale::Secondary,
+    };
+    let signals = Signals::from_capture(&capture, &map, scale);
+    let config = meter_config(args, &signals)?;
+    let voltage_source = if args.nominal.is_some() { "declared" } else { "guessed" };
+
+    let started = Instant::now();
+    let analysis = analyze(&signals, config.clone());
+    let elapsed_s = started.elapsed().as_secs_f64();
+
+    if analysis.windows.is_empty() {
+        eprintln!(
+            "warning: {}: no whole cycle of the {} Hz system was found ({} samples over {:.4} s); \
+             nothing was measured",
+            args.file.display(),
+            config.nominal_frequency,
+            signals.len(),
+            signals.times.last().copied().unwrap_or(0.0)
+        );
+    }
+
+    let channel_samples = signals.len() * signals.channel_count();
+    let stats = Stats {
+        samples: signals.len(),
+        channels: signals.channel_count(),
+        elapsed_s,
+        channel_samples_per_s: if elapsed_s > 0.0 { channel_samples as f64 / elapsed_s } else { 0.0 },
+        read_s,
+    };
+    let roles: BTreeMap<&'static str, String> = map
+        .describe(&capture.config.analog)
+        .into_iter()
+        .map(|(role, text)| (role.label(), text))
+        .collect();
+    let setup = Setup {
+        roles,
+        nominal_voltage: config.nominal_voltage,
+        nominal_voltage_source: voltage_source,
+        nominal_frequency: config.nominal_frequency,
+        cycles_per_window: config.cycles_per_window(),
+        thd_order: config.thd_order,
+    };
+    let report = AnalysisReport::new(CaptureInfo::new(&capture), setup, &analysis, stats);
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.csv {
+        print!("{}", analysis::windows_csv(&analysis.windows, config.thd_order));
+        if args.stats {
+            eprint!("{}", stats_line(&report.stats));
+        }
+    } else {
+        let whole = overall(&analysis.windows, config.thd_order);
+        print!("{}", analysis::table(&report, whole.as_ref(), args.stats));
+    }
+    Ok(())
+}
+
+fn stats_line(s: &Stats) -> String {
+    format!(
+        "stats: {} samples x {} channels, read {:.3} s, measured {:.3} s, {:.1} M channel-samples/s\n",
+        s.samples,
+        s.channels,
+        s.read_s,
+        s.elapsed_s,
+        s.channel_samples_per_s / 1e6
+    )
+}
+
+fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterConfig> {
+    let nominal_frequency = match args.line_frequency {
+        Some(f) if f == 50.0 || f == 60.0 => f,
+        Some(f) => bail!("--line-frequency {f}: expected 50 or 60"),
+        None => system_frequency(signals),
+    };
+    let nominal_voltage = match args.nominal {
+        Some(v) if v.is_finite() && v > 0.0 => v,
+        Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
+        None => first_second_rms(signals)
+            .filter(|v| *v > 0.0)
+            .map(standard_voltage)
+            .context("the voltage channels hold no samples, so no nominal voltage can be guessed; give --nominal")?,
+    };
+    let thresholds = EventThresholds {
+        sag: args.sag_threshold,
+        swell: args.swell_threshold,
+        interruption: args.interruption_threshold,
+        hysteresis: args.hysteresis,
+    };
+    let ordered = thresholds.interruption < thresholds.sag
+        && thresholds.sag < 100.0
+        && thresholds.swell > 100.0
+        && thresholds.hysteresis >= 0.0
+        && thresholds.interruption >= 0.0;
+    if !ordered {
+        bail!(
+            "event thresholds must satisfy 0 <= interruption < sag < 100 < swell and hysteresis >= 0 \
+             (got interruption {}, sag {}, swell {}, hysteresis {})",
+            thresholds.interruption,
+            thresholds.sag,
+            thresholds.swell,
+            thresholds.hysteresis
+        );
+    }
+    let mut config = MeterConfig::new(nominal_voltage, nominal_frequency);
+    config.thresholds = thresholds;
+    config.thd_order = args.thd_order as usize;
+    config.demand = DemandConfig {
+        method: match args.demand {
+            DemandArg::Block => DemandMethod::Block,
+            DemandArg::Sliding => DemandMethod::Sliding,
+            DemandArg::Thermal => DemandMethod::Thermal,
+        },
+        interval: args.demand_interval,
+        subintervals: args.demand_subintervals,
+    };
+    Ok(config)
+}

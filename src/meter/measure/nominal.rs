@@ -1,0 +1,90 @@
+//! Guessing what the system was declared as, when nobody says: the nearest
+//! standard line-to-neutral voltage and the 50 or 60 Hz system frequency.
+
+use super::cycles::CycleTracker;
+use super::roles::{Role, Signals};
+
+/// Standard line-to-neutral voltages (IEC 60038, ANSI C84.1, common VT
+/// secondaries, and medium and high voltage systems divided by √3).
+const STANDARD_VOLTAGES: [f64; 30] = [
+    57.7, 63.5, 66.4, 69.3, 100.0, 110.0, 115.0, 120.0, 127.0, 220.0, 230.0, 240.0, 254.0, 277.0,
+    347.0, 400.0, 480.0, 600.0, 2400.0, 3810.0, 6350.0, 7200.0, 7970.0, 11500.0, 19100.0,
+    38100.0, 63500.0, 76200.0, 132800.0, 230900.0,
+];
+
+/// The standard voltage nearest `rms` by ratio.
+pub fn standard_voltage(rms: f64) -> f64 {
+    STANDARD_VOLTAGES
+        .into_iter()
+        .min_by(|a, b| (rms / a).ln().abs().total_cmp(&(rms / b).ln().abs()))
+        .unwrap_or(230.0)
+}
+
+/// RMS of the phase voltages over the first second (or all of a shorter
+/// capture), averaged over the phases present; `None` without voltage.
+pub fn first_second_rms(signals: &Signals) -> Option<f64> {
+    let end = signals.times.partition_point(|&t| t < 1.0).max(1);
+    let values: Vec<f64> = (0..3)
+        .filter_map(|p| signals.column(Role::voltage(p)))
+        .filter_map(|column| {
+            let present: Vec<f64> = column[..end.min(column.len())]
+                .iter()
+                .copied()
+                .filter(|v| !v.is_nan())
+                .collect();
+            (!present.is_empty())
+                .then(|| (present.iter().map(|v| v * v).sum::<f64>() / present.len() as f64).sqrt())
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// 50 or 60 Hz: the capture's declared line frequency when it is one of
+/// them, else whichever the first second's zero crossings are nearer.
+pub fn system_frequency(signals: &Signals) -> f64 {
+    if let Some(declared) = signals.line_frequency {
+        if (declared - 50.0).abs() < 5.0 {
+            return 50.0;
+        }
+        if (declared - 60.0).abs() < 5.0 {
+            return 60.0;
+        }
+    }
+    let measured = (0..3)
+        .find_map(|p| signals.column(Role::voltage(p)))
+        .and_then(|column| crossing_frequency(&signals.times, column));
+    match measured {
+        Some(f) if f >= 55.0 => 60.0,
+        _ => 50.0,
+    }
+}
+
+/// The mean frequency of the measured cycles in the first second.
+fn crossing_frequency(times: &[f64], column: &[f64]) -> Option<f64> {
+    let end = times.partition_point(|&t| t < 1.0);
+    let peak = column[..end].iter().fold(0.0f64, |m, v| if v.is_nan() { m } else { m.max(v.abs()) });
+    // Tracked against 55 Hz, halfway, so either system is found.
+    let mut tracker = CycleTracker::new(55.0, peak);
+    for (t, v) in times[..end].iter().zip(column) {
+        tracker.push(*t, *v);
+    }
+    let found: Vec<f64> = tracker.take().filter(|c| c.measured).map(|c| c.t).collect();
+    match (found.first(), found.last()) {
+        (Some(a), Some(b)) if found.len() >= 3 => Some((found.len() - 1) as f64 / (b - a)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_standard_voltages() {
+        assert_eq!(standard_voltage(348.95), 347.0);
+        assert_eq!(standard_voltage(129.0), 127.0);
+        assert_eq!(standard_voltage(231.7), 230.0);
+        assert_eq!(standard_voltage(63.0), 63.5);
+        assert_eq!(standard_voltage(9000.0), 7970.0);
+    }
+}

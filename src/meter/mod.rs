@@ -1,0 +1,5 @@
+//! meter-core: the embedded meter. Pure computation over captured samples;
+//! no terminal, no network.
+
+pub mod measure;
+pub mod replay;
