@@ -2,8 +2,8 @@
 //!
 //! A cycle begins where the reference voltage crosses zero going up. The
 //! crossing time is interpolated between the two samples around it, with
-//! hysteresis against noise and the last cycle's mean taken off so a DC
-//! offset does not move it. When the voltage is gone (an interruption, a
+//! hysteresis against noise; an offset large enough to keep the signal from
+//! crossing zero is taken off. When the voltage is gone (an interruption, a
 //! gap), cycles continue at the last measured period and are marked as not
 //! measured, so windows and events keep their rhythm.
 
@@ -71,6 +71,7 @@ impl CycleTracker {
             self.armed = true;
         }
         if self.armed && y >= 0.0 {
+            self.armed = false;
             let crossing = match self.previous {
                 Some((tp, yp)) if yp < 0.0 => tp + (t - tp) * (-yp) / (y - yp),
                 _ => t,
@@ -126,16 +127,13 @@ impl CycleTracker {
                 self.period = period;
             }
         }
-        // The mean over a cycle between two found crossings is the DC level.
-        // A stand-in means no crossing at the present level, so the level
-        // moves to the mean of what came instead; a first, partial cycle
-        // says nothing. A small offset does not change the time between
-        // rising crossings, while following it would move them as it wanders,
-        // so only an offset beyond the hysteresis is taken off.
-        let whole_cycle = !measured || self.last.is_some_and(|l| l.measured);
-        if whole_cycle && self.cycle_count > 0 {
-            let mean = self.cycle_sum / self.cycle_count as f64;
-            self.dc = if mean.abs() > self.hysteresis { mean } else { 0.0 };
+        // An offset does not change the time between rising crossings, and
+        // following a wandering one would move them, so the level is only
+        // taken off once an offset has kept the signal from crossing (a
+        // stand-in). From then on it follows the mean of each whole cycle.
+        let following = !measured || (self.dc != 0.0 && self.last.is_some_and(|l| l.measured));
+        if following && self.cycle_count > 0 {
+            self.dc = self.cycle_sum / self.cycle_count as f64;
         }
         self.cycle_sum = 0.0;
         self.cycle_count = 0;
