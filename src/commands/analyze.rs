@@ -102,7 +102,7 @@ fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterCo
     let nominal_voltage = match args.nominal {
         Some(v) if v.is_finite() && v > 0.0 => v,
         Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
-        None => first_second_rms(signals)
+        None => first_second_rms(signals, nominal_frequency)
             .filter(|v| *v > 0.0)
             .map(standard_voltage)
             .context("the voltage channels hold no samples, so no nominal voltage can be guessed; give --nominal")?,

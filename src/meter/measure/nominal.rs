@@ -20,23 +20,30 @@ pub fn standard_voltage(rms: f64) -> f64 {
         .unwrap_or(230.0)
 }
 
-/// RMS of the phase voltages over the first second (or all of a shorter
-/// capture), averaged over the phases present; `None` without voltage.
-pub fn first_second_rms(signals: &Signals) -> Option<f64> {
+/// The typical voltage of the first second (or all of a shorter capture):
+/// the median of the RMS of each nominal cycle of each phase voltage, so a
+/// dip early in the capture does not pull the guess down. `None` without
+/// voltage samples.
+pub fn first_second_rms(signals: &Signals, nominal_frequency: f64) -> Option<f64> {
     let end = signals.times.partition_point(|&t| t < 1.0).max(1);
-    let values: Vec<f64> = (0..3)
-        .filter_map(|p| signals.column(Role::voltage(p)))
-        .filter_map(|column| {
-            let present: Vec<f64> = column[..end.min(column.len())]
-                .iter()
-                .copied()
-                .filter(|v| !v.is_nan())
-                .collect();
-            (!present.is_empty())
-                .then(|| (present.iter().map(|v| v * v).sum::<f64>() / present.len() as f64).sqrt())
-        })
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    let period = 1.0 / nominal_frequency;
+    let mut levels: Vec<f64> = Vec::new();
+    for column in (0..3).filter_map(|p| signals.column(Role::voltage(p))) {
+        let mut from = 0;
+        while from < end {
+            let until = signals.times[from..end]
+                .partition_point(|&t| t < signals.times[from] + period)
+                .max(1)
+                + from;
+            let present: Vec<f64> = column[from..until].iter().copied().filter(|v| !v.is_nan()).collect();
+            if !present.is_empty() {
+                levels.push((present.iter().map(|v| v * v).sum::<f64>() / present.len() as f64).sqrt());
+            }
+            from = until;
+        }
+    }
+    levels.sort_by(f64::total_cmp);
+    levels.get(levels.len() / 2).copied()
 }
 
 /// 50 or 60 Hz: the capture's declared line frequency when it is one of
