@@ -1,1 +1,333 @@
-pub struct Replay;
+//! Replay: drives a capture through the measurement engine on a clock, at
+//! real time, at a multiple of it, or as fast as it goes, looping if asked,
+//! like a meter that never stops. The clock is passed in, so tests step it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use super::measure::demand::Demand;
+use super::measure::energy::Energy;
+use super::measure::events::VoltageEvent;
+use super::measure::frequency::FrequencyReading;
+use super::measure::roles::Signals;
+use super::measure::window::WindowReading;
+use super::measure::{Engine, Measured, MeterConfig};
+
+/// A monotonic clock: time since an origin of its own choosing.
+pub trait Clock: Send {
+    fn now(&self) -> Duration;
+}
+
+/// The system's monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// A clock that moves only when told; clones share the same time.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
+    }
+}
+
+/// How fast capture time passes against the clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    RealTime,
+    /// Capture seconds per clock second.
+    Times(f64),
+    /// As many capture seconds per tick as `step` allows, whatever the clock says.
+    AsFastAsPossible { step: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOptions {
+    pub pace: Pace,
+    /// Start again from the first sample at the end, keeping every register.
+    pub looping: bool,
+    /// Cycles of samples kept for the scope.
+    pub scope_cycles: usize,
+    /// Most recent events kept.
+    pub event_memory: usize,
+    /// Wall-clock time of the first sample; the capture's own when `None`.
+    pub start: Option<NaiveDateTime>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            pace: Pace::RealTime,
+            looping: true,
+            scope_cycles: 2,
+            event_memory: 100,
+            start: None,
+        }
+    }
+}
+
+/// The last cycles of samples, oldest first, a column per role.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    /// Seconds from the oldest sample shown.
+    pub times: Vec<f64>,
+    pub columns: [Option<Vec<f64>>; 7],
+}
+
+/// Everything a consumer of meter-core reads, owned and detached from it.
+#[derive(Debug, Clone)]
+pub struct MeterSnapshot {
+    /// The meter's clock: the first sample's time plus the capture time replayed.
+    pub time: NaiveDateTime,
+    /// Capture seconds replayed, over every loop.
+    pub replayed_s: f64,
+    /// Seconds into the capture of the next sample.
+    pub position_s: f64,
+    pub loops: u64,
+    /// True once a replay without looping has used every sample.
+    pub finished: bool,
+    pub windows: u64,
+    pub reading: Option<WindowReading>,
+    pub frequency_10s: Option<FrequencyReading>,
+    pub energy: Energy,
+    pub demand: Demand,
+    /// Most recent last.
+    pub events: Vec<VoltageEvent>,
+    pub scope: Scope,
+}
+
+pub struct Replay {
+    signals: Arc<Signals>,
+    engine: Engine,
+    clock: Box<dyn Clock>,
+    options: ReplayOptions,
+    started: Duration,
+    /// Next sample to feed, within the current pass.
+    position: usize,
+    loops: u64,
+    /// Capture time one pass takes, including the last sample's step.
+    pass_s: f64,
+    replayed_s: f64,
+    windows: u64,
+    frequency: Option<FrequencyReading>,
+    events: VecDeque<VoltageEvent>,
+    finished: bool,
+    start: NaiveDateTime,
+    shifted_times: Vec<f64>,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("position", &self.position)
+            .field("loops", &self.loops)
+            .field("replayed_s", &self.replayed_s)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Samples fed to the engine per push.
+const CHUNK: usize = 1 << 14;
+
+impl Replay {
+    pub fn new(signals: Arc<Signals>, config: MeterConfig, clock: Box<dyn Clock>, options: ReplayOptions) -> Replay {
+        let present = std::array::from_fn(|k| signals.columns[k].is_some());
+        let start = options.start.unwrap_or(signals.start);
+        let engine = Engine::new(config, present, start);
+        let n = signals.times.len();
+        let step = match n {
+            n if n >= 2 => signals.times[n - 1] - signals.times[n - 2],
+            _ => 0.0,
+        };
+        let pass_s = signals.times.last().map_or(0.0, |last| last - signals.times[0] + step);
+        let started = clock.now();
+        Replay {
+            signals,
+            engine,
+            clock,
+            options,
+            started,
+            position: 0,
+            loops: 0,
+            pass_s,
+            replayed_s: 0.0,
+            windows: 0,
+            frequency: None,
+            events: VecDeque::new(),
+            finished: false,
+            start,
+            shifted_times: Vec::new(),
+        }
+    }
+
+    /// Feeds the samples whose time has come by the clock. Returns how many.
+    pub fn tick(&mut self) -> usize {
+        if self.finished || self.signals.is_empty() {
+            return 0;
+        }
+        let target = match self.options.pace {
+            Pace::RealTime => (self.clock.now() - self.started).as_secs_f64(),
+            Pace::Times(speed) => (self.clock.now() - self.started).as_secs_f64() * speed,
+            Pace::AsFastAsPossible { step } => self.replayed_s + step.as_secs_f64(),
+        };
+        let signals = Arc::clone(&self.signals);
+        let (times, t0) = (&signals.times, signals.times[0]);
+        let mut fed = 0;
+        while !self.finished {
+            let offset = self.loops as f64 * self.pass_s;
+            // Samples of this pass up to the target, a chunk at a time.
+            let limit = (self.position + CHUNK).min(times.len());
+            let until = self.position
+                + times[self.position..limit].partition_point(|&t| t - t0 + offset <= target);
+            if until > self.position {
+                self.feed(self.position, until, offset - t0);
+                fed += until - self.position;
+                self.position = until;
+            }
+            if self.position == times.len() {
+                if self.options.looping && self.pass_s > 0.0 {
+                    self.loops += 1;
+                    self.position = 0;
+                    continue;
+                }
+                self.engine.finish();
+                self.collect();
+                self.finished = true;
+            } else if until < limit {
+                break;
+            }
+        }
+        fed
+    }
+
+    fn feed(&mut self, from: usize, to: usize, shift: f64) {
+        let signals = Arc::clone(&self.signals);
+        let times = &signals.times[from..to];
+        let columns = std::array::from_fn(|k| signals.columns[k].as_ref().map(|c| &c[from..to]));
+        if shift == 0.0 {
+            self.engine.push(times, columns);
+        } else {
+            self.shifted_times.clear();
+            self.shifted_times.extend(times.iter().map(|t| t + shift));
+            self.engine.push(&self.shifted_times, columns);
+        }
+        if let Some(last) = times.last() {
+            self.replayed_s = self.loops as f64 * self.pass_s + last - signals.times[0];
+        }
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        for measured in self.engine.take() {
+            match measured {
+                Measured::Window(_) => self.windows += 1,
+                Measured::Frequency(f) => self.frequency = Some(f),
+                Measured::Event(e) => {
+                    self.events.push_back(e);
+                    if self.events.len() > self.options.event_memory {
+                        self.events.pop_front();
+                    }
+                }
+                Measured::Aggregate(_) => {}
+            }
+        }
+    }
+
+    pub fn reset_peak_demand(&mut self) {
+        self.engine.reset_peak_demand();
+    }
+
+    pub fn snapshot(&self) -> MeterSnapshot {
+        let position_s = self
+            .signals
+            .times
+            .get(self.position)
+            .map_or(self.pass_s, |t| t - self.signals.times[0]);
+        MeterSnapshot {
+            time: self.start + chrono::Duration::nanoseconds((self.replayed_s * 1e9) as i64),
+            replayed_s: self.replayed_s,
+            position_s,
+            loops: self.loops,
+            finished: self.finished,
+            windows: self.windows,
+            reading: self.engine.latest().cloned(),
+            frequency_10s: self.frequency.clone(),
+            energy: self.engine.energy(),
+            demand: self.engine.demand().clone(),
+            events: self.events.iter().cloned().collect(),
+            scope: self.scope(),
+        }
+    }
+
+    /// The samples of the last few nominal cycles before the position,
+    /// reaching back into the previous pass when looping.
+    fn scope(&self) -> Scope {
+        let signals = &self.signals;
+        let n = signals.len();
+        let newest = match self.position {
+            0 if self.loops > 0 || self.finished => n.checked_sub(1),
+            0 => None,
+            p => Some(p - 1),
+        };
+        let Some(newest) = newest else {
+            return Scope::default();
+        };
+        let span = self.options.scope_cycles as f64 / self.engine.config().nominal_frequency;
+        let mut picked = Vec::new();
+        let (mut i, mut lap) = (newest, 0.0);
+        loop {
+            let age = signals.times[newest] - signals.times[i] + lap;
+            if age > span || picked.len() >= n {
+                break;
+            }
+            picked.push((i, age));
+            if i > 0 {
+                i -= 1;
+            } else if self.loops > 0 && lap == 0.0 {
+                (i, lap) = (n - 1, self.pass_s);
+            } else {
+                break;
+            }
+        }
+        picked.reverse();
+        let oldest = picked.first().map_or(0.0, |&(_, age)| age);
+        Scope {
+            times: picked.iter().map(|&(_, age)| oldest - age).collect(),
+            columns: std::array::from_fn(|k| {
+                signals.columns[k]
+                    .as_ref()
+                    .map(|c| picked.iter().map(|&(i, _)| c[i]).collect())
+            }),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! meter-core replaying a capture on a clock the test moves.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::assert_close;
+use meterscope::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
+use meterscope::comtrade::{DataType, Revision, Scale};
+use meterscope::meter::measure::events::EventKind;
+use meterscope::meter::measure::roles::{ChannelMap, Role, Signals};
+use meterscope::meter::measure::{MeterConfig, analyze};
+use meterscope::meter::replay::{ManualClock, Pace, Replay, ReplayOptions};
+
+fn signals(spec: &SynthSpec) -> Arc<Signals> {
+    let capture = generate(spec, Revision::R2013, DataType::Float32).unwrap();
+    let map = ChannelMap::for_capture(&capture, None).unwrap();
+    Arc::new(Signals::from_capture(&capture, &map, Scale::AsRecorded))
+}
+
+fn one_second() -> SynthSpec {
+    SynthSpec {
+        duration: 1.0,
+        power_factor: 0.8,
+        ..SynthSpec::default()
+    }
+}
+
+fn replay(signals: Arc<Signals>, pace: Pace, looping: bool) -> (Replay, ManualClock) {
+    let clock = ManualClock::default();
+    let options = ReplayOptions {
+        pace,
+        looping,
+        ..ReplayOptions::default()
+    };
+    let replay = Replay::new(signals, MeterConfig::new(230.0, 50.0), Box::new(clock.clone()), options);
+    (replay, clock)
+}
+
+#[test]
+fn real_time_follows_the_clock() {
+    let (mut replay, clock) = replay(signals(&one_second()), Pace::RealTime, true);
+    assert_eq!(replay.tick(), 1, "only the sample at time 0 is due");
+    clock.advance(Duration::from_millis(450));
+    replay.tick();
+    let snap = replay.snapshot();
+    assert_close(snap.replayed_s, 0.45, 1.0 / 12800.0, "replayed");
+    // Two 200 ms windows are done; the third needs its last cycle.
+    assert_eq!(snap.windows, 2);
+    let reading = snap.reading.expect("a reading");
+    assert_close(reading.phases[0].voltage.as_ref().unwrap().rms, 230.0, 0.1, "V");
+    assert_eq!(snap.time.to_string(), "2026-01-01 00:00:00.450");
+}
+
+#[test]
+fn a_multiple_of_real_time() {
+    let (mut replay, clock) = replay(signals(&one_second()), Pace::Times(10.0), false);
+    clock.advance(Duration::from_millis(50));
+    replay.tick();
+    assert_close(replay.snapshot().replayed_s, 0.5, 1.0 / 12800.0, "ten times faster");
+    clock.advance(Duration::from_secs(1));
+    replay.tick();
+    let snap = replay.snapshot();
+    assert!(snap.finished, "a replay without looping ends");
+    assert_eq!(snap.loops, 0);
+}
+
+#[test]
+fn as_fast_as_possible_agrees_with_analyze() {
+    let spec = SynthSpec {
+        duration: 2.0,
+        power_factor: 0.8,
+        disturbances: vec![Disturbance::parse(DisturbanceKind::Sag, "phase=C,start=1.1,duration=0.3,depth=70").unwrap()],
+        ..SynthSpec::default()
+    };
+    let signals = signals(&spec);
+    let expected = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let (mut replay, _clock) = replay(
+        Arc::clone(&signals),
+        Pace::AsFastAsPossible {
+            step: Duration::from_millis(300),
+        },
+        false,
+    );
+    let mut ticks = 0;
+    while !replay.snapshot().finished {
+        assert!(replay.tick() > 0);
+        ticks += 1;
+    }
+    assert_eq!(ticks, 7, "2 s in steps of 0.3 s");
+    let snap = replay.snapshot();
+    assert_eq!(snap.windows as usize, expected.windows.len());
+    assert_eq!(snap.energy, expected.energy);
+    assert_eq!(snap.reading.as_ref(), expected.windows.last());
+    assert_eq!(snap.events.len(), 1);
+    assert_eq!(snap.events[0].kind, EventKind::Sag);
+    assert_eq!(snap.events, expected.events);
+}
+
+#[test]
+fn looping_keeps_the_registers_and_the_readings_right() {
+    let (mut replay, clock) = replay(signals(&one_second()), Pace::RealTime, true);
+    for _ in 0..25 {
+        clock.advance(Duration::from_millis(100));
+        replay.tick();
+    }
+    let snap = replay.snapshot();
+    assert_eq!(snap.loops, 2);
+    assert_close(snap.replayed_s, 2.5, 1e-3, "replayed over loops");
+    assert_close(snap.position_s, 0.5, 1e-3, "into the third pass");
+    let p = 3.0 * 230.0 * 100.0 * 0.8;
+    // Energy up to the last finished window, which is at most 200 ms behind.
+    let wh = snap.energy.wh_delivered;
+    assert!(wh <= p * 2.5 / 3600.0 && wh >= p * 2.29 / 3600.0, "{wh}");
+    let reading = snap.reading.unwrap();
+    assert_close(reading.frequency.unwrap(), 50.0, 0.005, "frequency after the seams");
+    assert_close(reading.totals.unwrap().p, p, p * 1e-3, "P after the seams");
+    assert!(snap.time.to_string().starts_with("2026-01-01 00:00:02.5"), "{}", snap.time);
+}
+
+#[test]
+fn the_scope_holds_the_last_cycles() {
+    let signals = signals(&one_second());
+    let (mut replay, clock) = replay(Arc::clone(&signals), Pace::RealTime, true);
+    clock.advance(Duration::from_millis(1010));
+    replay.tick();
+    let scope = replay.snapshot().scope;
+    // Two cycles of 256 samples, reaching back over the seam into the first pass.
+    assert!((512..=514).contains(&scope.times.len()), "{}", scope.times.len());
+    assert_close(*scope.times.last().unwrap(), 0.04, 2.0 / 12800.0, "two cycles");
+    let va = scope.columns[Role::VoltageA.index()].as_ref().unwrap();
+    let source = signals.column(Role::VoltageA).unwrap();
+    // The newest sample is the last one due 1.01 s in: the second pass began
+    // one pass (1 s and one sample) after the first.
+    let pass = 1.0 + 1.0 / 12800.0;
+    let newest = ((1.01 - pass) * 12800.0).floor() as usize;
+    assert_eq!(*va.last().unwrap(), source[newest]);
+    assert!(scope.columns[Role::CurrentN.index()].is_some());
+}
+
+#[test]
+fn peak_demand_resets() {
+    let spec = SynthSpec {
+        duration: 2.0,
+        ..SynthSpec::default()
+    };
+    let clock = ManualClock::default();
+    let mut config = MeterConfig::new(230.0, 50.0);
+    config.demand.interval = 0.5;
+    let options = ReplayOptions {
+        pace: Pace::RealTime,
+        ..ReplayOptions::default()
+    };
+    let mut replay = Replay::new(signals(&spec), config, Box::new(clock.clone()), options);
+    clock.advance(Duration::from_millis(1500));
+    replay.tick();
+    let demand = replay.snapshot().demand.selected();
+    assert_close(demand.peak.unwrap(), 69_000.0, 69.0, "peak demand");
+    assert!(demand.peak_at.is_some());
+    replay.reset_peak_demand();
+    assert_eq!(replay.snapshot().demand.selected().peak_at, None);
+}
