@@ -133,7 +133,7 @@ fn the_scope_holds_the_last_cycles() {
     let source = signals.column(Role::VoltageA).unwrap();
     // The newest sample is the last one due 1.01 s in: the second pass began
     // one pass (1 s and one sample) after the first.
-    let pass = 1.0 + 1.0 / 12800.0;
+    let pass: f64 = 1.0 + 1.0 / 12800.0;
     let newest = ((1.01 - pass) * 12800.0).floor() as usize;
     assert_eq!(*va.last().unwrap(), source[newest]);
     assert!(scope.columns[Role::CurrentN.index()].is_some());
