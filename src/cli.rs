@@ -195,13 +195,28 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "METERSCOPE_STATS")]
     pub stats: bool,
     /// Values to measure: as recorded, or converted to primary or secondary.
-    #[arg(long, value_enum, default_value = "recorded", env = "METERSCOPE_VALUES")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "recorded",
+        env = "METERSCOPE_VALUES"
+    )]
     pub values: ValuesArg,
     /// Sag threshold, percent of nominal.
-    #[arg(long, value_name = "PCT", default_value_t = 90.0, env = "METERSCOPE_SAG_THRESHOLD")]
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 90.0,
+        env = "METERSCOPE_SAG_THRESHOLD"
+    )]
     pub sag_threshold: f64,
     /// Swell threshold, percent of nominal.
-    #[arg(long, value_name = "PCT", default_value_t = 110.0, env = "METERSCOPE_SWELL_THRESHOLD")]
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 110.0,
+        env = "METERSCOPE_SWELL_THRESHOLD"
+    )]
     pub swell_threshold: f64,
     /// Interruption threshold, percent of nominal.
     #[arg(
@@ -212,7 +227,12 @@ pub struct AnalyzeArgs {
     )]
     pub interruption_threshold: f64,
     /// Hysteresis of the event thresholds, percent of nominal.
-    #[arg(long, value_name = "PCT", default_value_t = 2.0, env = "METERSCOPE_HYSTERESIS")]
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 2.0,
+        env = "METERSCOPE_HYSTERESIS"
+    )]
     pub hysteresis: f64,
     /// Highest harmonic order counted in THD (2 to 50).
     #[arg(long, value_name = "N", default_value_t = 50, env = "METERSCOPE_THD_ORDER",

@@ -68,7 +68,12 @@ fn keating_gives_the_reference_figures() {
     within_pct(num(&c["i_rms"], "I3"), 166.696, 0.2, "I3");
     within_pct(num(&c["pf"], "PF3"), 0.9300, 0.2, "PF3");
     // Zero crossings of U1 give 59.97 Hz.
-    assert_close(num(&w["freq"], "frequency"), 59.97, 0.01, "keating frequency");
+    assert_close(
+        num(&w["freq"], "frequency"),
+        59.97,
+        0.01,
+        "keating frequency",
+    );
     assert_eq!(report["setup"]["nominal_frequency"], 60.0);
     assert_eq!(report["setup"]["nominal_voltage"], 347.0);
     assert_eq!(report["setup"]["roles"]["VA"], "5 'U1'");
@@ -93,12 +98,22 @@ fn real_relay_capture_gives_the_reference_figures() {
     assert!(v_h[14].is_number() && v_h[16].is_null(), "{v_h:?}");
     // Its timestamps track 50.028 Hz.
     for w in windows.iter().filter(|w| w["complete"] == true) {
-        assert_close(num(&w["freq"], "window frequency"), 50.028, 0.005, "window frequency");
+        assert_close(
+            num(&w["freq"], "window frequency"),
+            50.028,
+            0.005,
+            "window frequency",
+        );
     }
     let tens = report["frequency_10s"].as_array().unwrap();
     assert!(!tens.is_empty());
     for f in tens {
-        assert_close(num(&f["hz"], "10 s frequency"), 50.028, 0.005, "10 s frequency");
+        assert_close(
+            num(&f["hz"], "10 s frequency"),
+            50.028,
+            0.005,
+            "10 s frequency",
+        );
     }
 }
 
@@ -136,22 +151,50 @@ fn json_has_the_documented_keys() {
     }
     assert_eq!(report["capture"]["station"], "meterscope synth");
     let w = &report["windows"][0];
-    for key in ["t", "duration", "freq", "flagged", "phases", "total", "v_ll", "unbalance_pct"] {
+    for key in [
+        "t",
+        "duration",
+        "freq",
+        "flagged",
+        "phases",
+        "total",
+        "v_ll",
+        "unbalance_pct",
+    ] {
         assert!(w.get(key).is_some(), "window lacks {key}");
     }
     for key in [
-        "v_rms", "i_rms", "p", "q", "s", "pf", "dpf", "v_angle_deg", "i_angle_deg", "thd_v", "thd_i",
-        "v_h", "i_h",
+        "v_rms",
+        "i_rms",
+        "p",
+        "q",
+        "s",
+        "pf",
+        "dpf",
+        "v_angle_deg",
+        "i_angle_deg",
+        "thd_v",
+        "thd_i",
+        "v_h",
+        "i_h",
     ] {
         assert!(w["phases"]["B"].get(key).is_some(), "phase lacks {key}");
     }
-    assert_close(num(&w["phases"]["B"]["v_angle_deg"], "angle"), -120.0, 0.2, "VB angle");
+    assert_close(
+        num(&w["phases"]["B"]["v_angle_deg"], "angle"),
+        -120.0,
+        0.2,
+        "VB angle",
+    );
     assert_close(num(&w["total"]["pf"], "pf"), 0.9, 0.001, "total PF");
     for key in ["AB", "BC", "CA"] {
         assert_close(num(&w["v_ll"][key], key), 230.0 * 3f64.sqrt(), 0.5, key);
     }
     let events = report["events"].as_array().unwrap();
-    let phases: Vec<&str> = events.iter().map(|e| e["phase"].as_str().unwrap()).collect();
+    let phases: Vec<&str> = events
+        .iter()
+        .map(|e| e["phase"].as_str().unwrap())
+        .collect();
     assert_eq!(phases, ["A", "B", "ABC"]);
     for e in events {
         assert_eq!(e["kind"], "sag");
@@ -159,7 +202,13 @@ fn json_has_the_documented_keys() {
         assert_close(num(&e["duration"], "duration"), 0.2, 0.03, "duration");
         assert_close(num(&e["extreme_pct"], "depth"), 50.0, 0.5, "depth");
     }
-    for key in ["wh_delivered", "wh_received", "varh_delivered", "varh_received", "vah"] {
+    for key in [
+        "wh_delivered",
+        "wh_received",
+        "varh_delivered",
+        "varh_received",
+        "vah",
+    ] {
         assert!(report["energy"][key].is_number(), "energy lacks {key}");
     }
     let demand = &report["demand"];
@@ -194,8 +243,17 @@ fn csv_has_a_row_per_window_and_table_reads_well() {
     assert!(stats.contains("channel-samples/s"), "{stats}");
 
     let (table, _) = ok(&["analyze", cfg.to_str().unwrap()]);
-    for expected in ["roles      IA=4 'IA'", "230 V L-N", "10-cycle windows", "frequency per 10 s", "events\n  none"] {
-        assert!(table.contains(expected), "table lacks {expected:?}:\n{table}");
+    for expected in [
+        "roles      IA=4 'IA'",
+        "230 V L-N",
+        "10-cycle windows",
+        "frequency per 10 s",
+        "events\n  none",
+    ] {
+        assert!(
+            table.contains(expected),
+            "table lacks {expected:?}:\n{table}"
+        );
     }
 }
 
@@ -207,12 +265,23 @@ fn channel_roles_can_be_given() {
     // Swapping B and C turns the sequence round.
     let report = json(&["analyze", cfg.to_str().unwrap(), "--map", "VB=3,VC=VB"]);
     let w = &report["windows"][0];
-    assert_close(num(&w["phases"]["B"]["v_angle_deg"], "angle"), 120.0, 0.2, "swapped B");
-    assert!(num(&w["unbalance_pct"], "unbalance") > 1000.0, "a negative-sequence system");
+    assert_close(
+        num(&w["phases"]["B"]["v_angle_deg"], "angle"),
+        120.0,
+        0.2,
+        "swapped B",
+    );
+    assert!(
+        num(&w["unbalance_pct"], "unbalance") > 1000.0,
+        "a negative-sequence system"
+    );
     let out = meterscope(&["analyze", cfg.to_str().unwrap(), "--map", "VA=12"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--map: VA=12: the capture has analog channels 1 to 7"), "{err}");
+    assert!(
+        err.contains("--map: VA=12: the capture has analog channels 1 to 7"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -223,7 +292,10 @@ fn a_capture_without_voltage_is_refused_with_its_channels() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sample_ascii.cfg: cannot measure"), "{err}");
-    assert!(err.contains("no phase voltage channel found among: 1 'IA' (A), 2 'IB' (A)"), "{err}");
+    assert!(
+        err.contains("no phase voltage channel found among: 1 'IA' (A), 2 'IB' (A)"),
+        "{err}"
+    );
     assert!(err.contains("--map"), "{err}");
 }
 
@@ -232,7 +304,11 @@ fn a_capture_shorter_than_a_cycle_says_so() {
     let Some(dir) = fixtures() else { return };
     let path = dir.join("python-comtrade/sample_bin.cfg");
     let out = meterscope(&["analyze", path.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no whole cycle"), "{err}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -249,8 +325,14 @@ fn bad_settings_are_refused() {
     for (args, expected) in [
         (vec!["--line-frequency", "55"], "expected 50 or 60"),
         (vec!["--nominal", "0"], "greater than 0"),
-        (vec!["--sag-threshold", "95", "--interruption-threshold", "96"], "interruption < sag"),
-        (vec!["--demand-interval", "5 fortnights"], "units are ms, s, m"),
+        (
+            vec!["--sag-threshold", "95", "--interruption-threshold", "96"],
+            "interruption < sag",
+        ),
+        (
+            vec!["--demand-interval", "5 fortnights"],
+            "units are ms, s, m",
+        ),
         (vec!["--thd-order", "51"], "51"),
     ] {
         let mut all = vec!["analyze", path];

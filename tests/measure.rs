@@ -19,12 +19,15 @@ fn capture(spec: &SynthSpec) -> Capture {
 
 fn signals(capture: &Capture) -> Signals {
     let map = ChannelMap::for_capture(capture, None).expect("roles");
-    Signals::from_capture(capture, &map, Scale::AsRecorded)
+    Signals::from_capture(capture.clone(), &map, Scale::AsRecorded)
 }
 
 fn measure(spec: &SynthSpec) -> Analysis {
     let nominal_frequency = spec.nominal_frequency();
-    analyze(&signals(&capture(spec)), MeterConfig::new(230.0, nominal_frequency))
+    analyze(
+        &signals(&capture(spec)),
+        MeterConfig::new(230.0, nominal_frequency),
+    )
 }
 
 fn complete(analysis: &Analysis) -> Vec<&WindowReading> {
@@ -60,7 +63,12 @@ struct Expected {
 fn expected(spec: &SynthSpec) -> Expected {
     let phi = spec.power_factor.acos();
     let parts: Vec<(f64, f64)> = std::iter::once((1.0, 1.0))
-        .chain(spec.harmonics.0.iter().map(|&(h, pct)| (h as f64, pct / 100.0)))
+        .chain(
+            spec.harmonics
+                .0
+                .iter()
+                .map(|&(h, pct)| (h as f64, pct / 100.0)),
+        )
         .collect();
     let sum_sq: f64 = parts.iter().map(|(_, k)| k * k).sum();
     let p: f64 = parts
@@ -91,28 +99,72 @@ fn check_closed_forms(spec: &SynthSpec) {
             relative(power.p, e.p, 1e-3, &format!("{at}: P {p}"));
             relative(power.s, e.v_rms * e.i_rms, 1e-3, &format!("{at}: S {p}"));
             relative(power.q1, e.q1, 1e-3, &format!("{at}: Q1 {p}"));
-            assert_close(power.power_factor().unwrap(), e.p / (e.v_rms * e.i_rms), 1e-3, &format!("{at}: PF {p}"));
-            assert_close(power.displacement_power_factor().unwrap(), spec.power_factor, 1e-3, &format!("{at}: DPF {p}"));
-            assert_close(v.harmonics.thd(50).unwrap(), e.thd, 0.05, &format!("{at}: THDv {p}"));
-            assert_close(i.harmonics.thd(50).unwrap(), e.thd, 0.05, &format!("{at}: THDi {p}"));
+            assert_close(
+                power.power_factor().unwrap(),
+                e.p / (e.v_rms * e.i_rms),
+                1e-3,
+                &format!("{at}: PF {p}"),
+            );
+            assert_close(
+                power.displacement_power_factor().unwrap(),
+                spec.power_factor,
+                1e-3,
+                &format!("{at}: DPF {p}"),
+            );
+            assert_close(
+                v.harmonics.thd(50).unwrap(),
+                e.thd,
+                0.05,
+                &format!("{at}: THDv {p}"),
+            );
+            assert_close(
+                i.harmonics.thd(50).unwrap(),
+                e.thd,
+                0.05,
+                &format!("{at}: THDi {p}"),
+            );
             for &(h, pct) in &spec.harmonics.0 {
                 let level = spec.voltage * pct / 100.0;
-                relative(v.harmonics.subgroups[h as usize - 1], level, 0.01, &format!("{at}: V h{h} {p}"));
+                relative(
+                    v.harmonics.subgroups[h as usize - 1],
+                    level,
+                    0.01,
+                    &format!("{at}: V h{h} {p}"),
+                );
             }
             let v_angle = [0.0, -120.0, 120.0][p];
-            assert_close(phase.voltage_angle.unwrap(), v_angle, 0.2, &format!("{at}: V angle {p}"));
+            assert_close(
+                phase.voltage_angle.unwrap(),
+                v_angle,
+                0.2,
+                &format!("{at}: V angle {p}"),
+            );
             let mut i_angle = v_angle - phi_deg;
             if i_angle <= -180.0 {
                 i_angle += 360.0;
             }
-            assert_close(phase.current_angle.unwrap(), i_angle, 0.2, &format!("{at}: I angle {p}"));
+            assert_close(
+                phase.current_angle.unwrap(),
+                i_angle,
+                0.2,
+                &format!("{at}: I angle {p}"),
+            );
         }
         let f = w.frequency.unwrap();
         assert_close(f, spec.frequency, 0.005, &format!("{at}: frequency"));
         let totals = w.totals.unwrap();
         relative(totals.p, 3.0 * e.p, 1e-3, &format!("{at}: total P"));
-        assert!(w.unbalance.unwrap() < 0.05, "{at}: unbalance {:?}", w.unbalance);
-        relative(w.line_voltages[0].unwrap(), e.v_rms * 3f64.sqrt(), 2e-3, &format!("{at}: V AB"));
+        assert!(
+            w.unbalance.unwrap() < 0.05,
+            "{at}: unbalance {:?}",
+            w.unbalance
+        );
+        relative(
+            w.line_voltages[0].unwrap(),
+            e.v_rms * 3f64.sqrt(),
+            2e-3,
+            &format!("{at}: V AB"),
+        );
     }
     for f in &analysis.frequency {
         assert_close(f.hz.unwrap(), spec.frequency, 0.005, "10 s frequency");
@@ -132,7 +184,11 @@ fn closed_forms_off_nominal_below() {
 #[test]
 fn closed_forms_off_nominal_above_sixty() {
     let analysis = measure(&loaded(60.2));
-    assert_eq!(complete(&analysis)[0].cycles, 12, "60 Hz systems use 12 cycles");
+    assert_eq!(
+        complete(&analysis)[0].cycles,
+        12,
+        "60 Hz systems use 12 cycles"
+    );
     check_closed_forms(&loaded(60.2));
 }
 
@@ -144,9 +200,24 @@ fn leading_load_and_reverse_power() {
     let analysis = measure(&spec);
     let w = complete(&analysis)[0];
     let power = w.phases[0].power.unwrap();
-    assert_close(power.q1, -230.0 * 100.0 * 0.6, 230.0 * 100.0 * 0.6 * 1e-3, "leading Q1 is negative");
-    assert_close(power.power_factor().unwrap(), 0.8, 1e-3, "PF of a leading load with power forward");
-    assert_close(w.phases[0].current_angle.unwrap(), 0.8f64.acos().to_degrees(), 0.2, "current leads");
+    assert_close(
+        power.q1,
+        -230.0 * 100.0 * 0.6,
+        230.0 * 100.0 * 0.6 * 1e-3,
+        "leading Q1 is negative",
+    );
+    assert_close(
+        power.power_factor().unwrap(),
+        0.8,
+        1e-3,
+        "PF of a leading load with power forward",
+    );
+    assert_close(
+        w.phases[0].current_angle.unwrap(),
+        0.8f64.acos().to_degrees(),
+        0.2,
+        "current leads",
+    );
 
     // Power flowing back: the current turned round.
     let mut capture = capture(&loaded(50.0));
@@ -180,7 +251,10 @@ fn disturbed(kind: DisturbanceKind, text: &str) -> SynthSpec {
 
 #[test]
 fn a_sag_is_found_with_its_start_duration_and_depth() {
-    let spec = disturbed(DisturbanceKind::Sag, "phase=A,start=0.5,duration=0.1,depth=60");
+    let spec = disturbed(
+        DisturbanceKind::Sag,
+        "phase=A,start=0.5,duration=0.1,depth=60",
+    );
     let analysis = measure(&spec);
     let cycle = 1.0 / 50.0;
     assert_eq!(analysis.events.len(), 1, "{:?}", analysis.events);
@@ -194,7 +268,10 @@ fn a_sag_is_found_with_its_start_duration_and_depth() {
 
 #[test]
 fn a_swell_off_nominal_is_found() {
-    let mut spec = disturbed(DisturbanceKind::Swell, "phase=B,start=0.73,duration=0.31,depth=125");
+    let mut spec = disturbed(
+        DisturbanceKind::Swell,
+        "phase=B,start=0.73,duration=0.31,depth=125",
+    );
     spec.frequency = 49.87;
     let analysis = measure(&spec);
     let cycle = 1.0 / 49.87;
@@ -207,10 +284,17 @@ fn a_swell_off_nominal_is_found() {
 
 #[test]
 fn a_zero_volt_interruption_on_all_phases() {
-    let spec = disturbed(DisturbanceKind::Interruption, "phase=ABC,start=0.8,duration=0.5,depth=0");
+    let spec = disturbed(
+        DisturbanceKind::Interruption,
+        "phase=ABC,start=0.8,duration=0.5,depth=0",
+    );
     let analysis = measure(&spec);
     let cycle = 1.0 / 50.0;
-    let kinds: Vec<_> = analysis.events.iter().map(|e| (e.kind, e.phase.label())).collect();
+    let kinds: Vec<_> = analysis
+        .events
+        .iter()
+        .map(|e| (e.kind, e.phase.label()))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -237,11 +321,24 @@ fn a_zero_volt_interruption_on_all_phases() {
     for w in dead {
         assert_eq!(w.frequency, None);
         assert!(w.phases[0].voltage.as_ref().unwrap().rms < 1e-6);
-        assert!(w.phases[0].voltage.as_ref().unwrap().harmonics.thd(50).is_none());
+        assert!(
+            w.phases[0]
+                .voltage
+                .as_ref()
+                .unwrap()
+                .harmonics
+                .thd(50)
+                .is_none()
+        );
     }
     // And the cycles find their way back.
     let last = analysis.windows.iter().rev().find(|w| w.complete).unwrap();
-    assert_close(last.frequency.unwrap(), 50.0, 0.005, "frequency after the interruption");
+    assert_close(
+        last.frequency.unwrap(),
+        50.0,
+        0.005,
+        "frequency after the interruption",
+    );
 }
 
 #[test]
@@ -259,8 +356,18 @@ fn energy_and_demand_add_up() {
     let span: f64 = analysis.windows.iter().map(|w| w.duration).sum();
     let p = 3.0 * 230.0 * 100.0 * 0.8;
     relative(analysis.energy.wh_delivered, p * span / 3600.0, 1e-3, "Wh");
-    relative(analysis.energy.varh_delivered, 3.0 * 230.0 * 100.0 * 0.6 * span / 3600.0, 1e-3, "varh");
-    relative(analysis.energy.vah, 3.0 * 230.0 * 100.0 * span / 3600.0, 1e-3, "VAh");
+    relative(
+        analysis.energy.varh_delivered,
+        3.0 * 230.0 * 100.0 * 0.6 * span / 3600.0,
+        1e-3,
+        "varh",
+    );
+    relative(
+        analysis.energy.vah,
+        3.0 * 230.0 * 100.0 * span / 3600.0,
+        1e-3,
+        "VAh",
+    );
     let demand = analysis.demand.selected();
     relative(demand.present.unwrap(), p, 1e-3, "sliding demand");
     relative(analysis.demand.block.peak.unwrap(), p, 1e-3, "block peak");
@@ -280,10 +387,18 @@ fn aggregation_over_150_cycles() {
         .filter(|a| a.span == meterscope::meter::measure::aggregate::AggregateSpan::Cycles)
         .collect();
     // 7 s is 35 windows: two full blocks of 15 and a partial one.
-    assert_eq!(blocks.iter().map(|b| b.windows).collect::<Vec<_>>(), [15, 15, 5]);
+    assert_eq!(
+        blocks.iter().map(|b| b.windows).collect::<Vec<_>>(),
+        [15, 15, 5]
+    );
     assert!(blocks[0].complete && !blocks[2].complete);
     relative(blocks[0].duration, 3.0, 1e-6, "150 cycles at 50 Hz");
-    relative(blocks[0].phases[1].v_rms.unwrap(), 230.0, 5e-4, "aggregated V");
+    relative(
+        blocks[0].phases[1].v_rms.unwrap(),
+        230.0,
+        5e-4,
+        "aggregated V",
+    );
 }
 
 #[test]
@@ -313,7 +428,12 @@ fn missing_samples_flag_their_window_only() {
     assert!(w.start <= 0.5 && 0.5 < w.start + w.duration);
     assert_eq!(w.phases[0].voltage.as_ref().unwrap().missing, 3);
     // Its values are still from the samples that are there.
-    relative(w.phases[0].voltage.as_ref().unwrap().rms, 230.0, 1e-3, "V rms over the rest");
+    relative(
+        w.phases[0].voltage.as_ref().unwrap().rms,
+        230.0,
+        1e-3,
+        "V rms over the rest",
+    );
 }
 
 #[test]
@@ -328,7 +448,12 @@ fn a_dc_offset_is_part_of_the_rms_but_not_of_the_harmonics() {
     let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
     for w in complete(&analysis) {
         let v = w.phases[0].voltage.as_ref().unwrap();
-        relative(v.rms, (230.0f64.powi(2) + offset * offset).sqrt(), 5e-4, "true RMS with DC");
+        relative(
+            v.rms,
+            (230.0f64.powi(2) + offset * offset).sqrt(),
+            5e-4,
+            "true RMS with DC",
+        );
         relative(v.harmonics.fundamental.norm(), 230.0, 5e-4, "fundamental");
         assert!(v.harmonics.thd(50).unwrap() < 0.01);
         assert_close(w.frequency.unwrap(), 50.0, 0.005, "frequency with DC");
@@ -347,7 +472,8 @@ fn a_rate_change_mid_capture_is_measured_on_its_times() {
         times.push(1.0 + i as f64 / 12800.0);
     }
     let wave = |t: f64, angle: f64, rms: f64| {
-        rms * 2f64.sqrt() * ((2.0 * PI * f * t + angle).cos() + 0.04 * (5.0 * (2.0 * PI * f * t + angle)).cos())
+        rms * 2f64.sqrt()
+            * ((2.0 * PI * f * t + angle).cos() + 0.04 * (5.0 * (2.0 * PI * f * t + angle)).cos())
     };
     let mut signals = Signals {
         times: times.clone(),
@@ -355,7 +481,8 @@ fn a_rate_change_mid_capture_is_measured_on_its_times() {
     };
     for p in 0..3 {
         let angle = -2.0 * PI / 3.0 * p as f64;
-        signals.columns[Role::voltage(p).index()] = Some(times.iter().map(|&t| wave(t, angle, 230.0)).collect());
+        signals.columns[Role::voltage(p).index()] =
+            Some(times.iter().map(|&t| wave(t, angle, 230.0)).collect());
         signals.columns[Role::current(p).index()] =
             Some(times.iter().map(|&t| wave(t, angle - 0.3, 50.0)).collect());
     }
@@ -370,7 +497,12 @@ fn a_rate_change_mid_capture_is_measured_on_its_times() {
         let at = format!("window at {:.3} s", w.start);
         let v = w.phases[0].voltage.as_ref().unwrap();
         relative(v.rms, v_rms, 5e-4, &format!("{at}: V rms"));
-        assert_close(v.harmonics.thd(50).unwrap(), 4.0, 0.05, &format!("{at}: THD"));
+        assert_close(
+            v.harmonics.thd(50).unwrap(),
+            4.0,
+            0.05,
+            &format!("{at}: THD"),
+        );
         assert_close(w.frequency.unwrap(), f, 0.005, &format!("{at}: frequency"));
         let p = 230.0 * 50.0 * 0.3f64.cos() + (230.0 * 0.04) * (50.0 * 0.04) * 1.5f64.cos();
         relative(w.phases[0].power.unwrap().p, p, 1e-3, &format!("{at}: P"));

@@ -16,7 +16,7 @@ use meterscope::meter::replay::{ManualClock, Pace, Replay, ReplayOptions};
 fn signals(spec: &SynthSpec) -> Arc<Signals> {
     let capture = generate(spec, Revision::R2013, DataType::Float32).unwrap();
     let map = ChannelMap::for_capture(&capture, None).unwrap();
-    Arc::new(Signals::from_capture(&capture, &map, Scale::AsRecorded))
+    Arc::new(Signals::from_capture(capture, &map, Scale::AsRecorded))
 }
 
 fn one_second() -> SynthSpec {
@@ -34,7 +34,12 @@ fn replay(signals: Arc<Signals>, pace: Pace, looping: bool) -> (Replay, ManualCl
         looping,
         ..ReplayOptions::default()
     };
-    let replay = Replay::new(signals, MeterConfig::new(230.0, 50.0), Box::new(clock.clone()), options);
+    let replay = Replay::new(
+        signals,
+        MeterConfig::new(230.0, 50.0),
+        Box::new(clock.clone()),
+        options,
+    );
     (replay, clock)
 }
 
@@ -49,7 +54,12 @@ fn real_time_follows_the_clock() {
     // Two 200 ms windows are done; the third needs its last cycle.
     assert_eq!(snap.windows, 2);
     let reading = snap.reading.expect("a reading");
-    assert_close(reading.phases[0].voltage.as_ref().unwrap().rms, 230.0, 0.1, "V");
+    assert_close(
+        reading.phases[0].voltage.as_ref().unwrap().rms,
+        230.0,
+        0.1,
+        "V",
+    );
     assert_eq!(snap.time.to_string(), "2026-01-01 00:00:00.450");
 }
 
@@ -58,7 +68,12 @@ fn a_multiple_of_real_time() {
     let (mut replay, clock) = replay(signals(&one_second()), Pace::Times(10.0), false);
     clock.advance(Duration::from_millis(50));
     replay.tick();
-    assert_close(replay.snapshot().replayed_s, 0.5, 1.0 / 12800.0, "ten times faster");
+    assert_close(
+        replay.snapshot().replayed_s,
+        0.5,
+        1.0 / 12800.0,
+        "ten times faster",
+    );
     clock.advance(Duration::from_secs(1));
     replay.tick();
     let snap = replay.snapshot();
@@ -71,7 +86,13 @@ fn as_fast_as_possible_agrees_with_analyze() {
     let spec = SynthSpec {
         duration: 2.0,
         power_factor: 0.8,
-        disturbances: vec![Disturbance::parse(DisturbanceKind::Sag, "phase=C,start=1.1,duration=0.3,depth=70").unwrap()],
+        disturbances: vec![
+            Disturbance::parse(
+                DisturbanceKind::Sag,
+                "phase=C,start=1.1,duration=0.3,depth=70",
+            )
+            .unwrap(),
+        ],
         ..SynthSpec::default()
     };
     let signals = signals(&spec);
@@ -114,9 +135,18 @@ fn looping_keeps_the_registers_and_the_readings_right() {
     let wh = snap.energy.wh_delivered;
     assert!(wh <= p * 2.5 / 3600.0 && wh >= p * 2.29 / 3600.0, "{wh}");
     let reading = snap.reading.unwrap();
-    assert_close(reading.frequency.unwrap(), 50.0, 0.005, "frequency after the seams");
+    assert_close(
+        reading.frequency.unwrap(),
+        50.0,
+        0.005,
+        "frequency after the seams",
+    );
     assert_close(reading.totals.unwrap().p, p, p * 1e-3, "P after the seams");
-    assert!(snap.time.to_string().starts_with("2026-01-01 00:00:02.5"), "{}", snap.time);
+    assert!(
+        snap.time.to_string().starts_with("2026-01-01 00:00:02.5"),
+        "{}",
+        snap.time
+    );
 }
 
 #[test]
@@ -127,8 +157,17 @@ fn the_scope_holds_the_last_cycles() {
     replay.tick();
     let scope = replay.snapshot().scope;
     // Two cycles of 256 samples, reaching back over the seam into the first pass.
-    assert!((512..=514).contains(&scope.times.len()), "{}", scope.times.len());
-    assert_close(*scope.times.last().unwrap(), 0.04, 2.0 / 12800.0, "two cycles");
+    assert!(
+        (512..=514).contains(&scope.times.len()),
+        "{}",
+        scope.times.len()
+    );
+    assert_close(
+        *scope.times.last().unwrap(),
+        0.04,
+        2.0 / 12800.0,
+        "two cycles",
+    );
     let va = scope.columns[Role::VoltageA.index()].as_ref().unwrap();
     let source = signals.column(Role::VoltageA).unwrap();
     // The newest sample is the last one due 1.01 s in: the second pass began

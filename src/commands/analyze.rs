@@ -26,9 +26,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         ValuesArg::Primary => Scale::Primary,
         ValuesArg::Secondary => Scale::Secondary,
     };
-    let signals = Signals::from_capture(&capture, &map, scale);
+    let info = CaptureInfo::new(&capture);
+    let roles: BTreeMap<&'static str, String> = map
+        .describe(&capture.config.analog)
+        .into_iter()
+        .map(|(role, text)| (role.label(), text))
+        .collect();
+    let signals = Signals::from_capture(capture, &map, scale);
     let config = meter_config(args, &signals)?;
-    let voltage_source = if args.nominal.is_some() { "declared" } else { "guessed" };
+    let voltage_source = if args.nominal.is_some() {
+        "declared"
+    } else {
+        "guessed"
+    };
 
     let started = Instant::now();
     let analysis = analyze(&signals, config.clone());
@@ -50,14 +60,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         samples: signals.len(),
         channels: signals.channel_count(),
         elapsed_s,
-        channel_samples_per_s: if elapsed_s > 0.0 { channel_samples as f64 / elapsed_s } else { 0.0 },
+        channel_samples_per_s: if elapsed_s > 0.0 {
+            channel_samples as f64 / elapsed_s
+        } else {
+            0.0
+        },
         read_s,
     };
-    let roles: BTreeMap<&'static str, String> = map
-        .describe(&capture.config.analog)
-        .into_iter()
-        .map(|(role, text)| (role.label(), text))
-        .collect();
     let setup = Setup {
         roles,
         nominal_voltage: config.nominal_voltage,
@@ -66,12 +75,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         cycles_per_window: config.cycles_per_window(),
         thd_order: config.thd_order,
     };
-    let report = AnalysisReport::new(CaptureInfo::new(&capture), setup, &analysis, stats);
+    let report = AnalysisReport::new(info, setup, &analysis, stats);
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if args.csv {
-        print!("{}", analysis::windows_csv(&analysis.windows, config.thd_order));
+        print!(
+            "{}",
+            analysis::windows_csv(&analysis.windows, config.thd_order)
+        );
         if args.stats {
             eprint!("{}", stats_line(&report.stats));
         }

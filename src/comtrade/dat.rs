@@ -49,6 +49,11 @@ impl Samples {
         &self.analog[channel]
     }
 
+    /// Moves a channel's raw column out, leaving it empty.
+    pub fn take_raw(&mut self, channel: usize) -> Vec<f64> {
+        std::mem::take(&mut self.analog[channel])
+    }
+
     pub fn raw_mut(&mut self, channel: usize) -> &mut [f64] {
         &mut self.analog[channel]
     }
@@ -273,26 +278,30 @@ pub fn read_binary(
     let record_size = data_type.record_size(n_a, n_d);
     let whole = length / record_size as u64;
     let tail = (length % record_size as u64) as usize;
-    let mut samples = Samples::new(n_a, n_d, whole as usize);
+    // Every whole record has a place from the start, so each is decoded
+    // straight into its row of the columns.
+    let rows = whole as usize;
+    let words = n_d.div_ceil(16);
+    let mut samples = Samples {
+        sample_numbers: vec![0; rows],
+        timestamps: vec![None; rows],
+        analog: (0..n_a).map(|_| vec![0.0; rows]).collect(),
+        status_words: words,
+        status: vec![0; rows * words],
+    };
     let records_per_chunk = (CHUNK_BYTES / record_size).max(1);
     let mut buffer = vec![0u8; record_size * records_per_chunk];
-    let mut status = vec![0u16; n_d.div_ceil(16)];
-    let mut analog = vec![0.0f64; n_a];
-    let mut remaining = whole;
-    while remaining > 0 {
-        let records = remaining.min(records_per_chunk as u64) as usize;
+    let mut row = 0;
+    while row < rows {
+        let records = (rows - row).min(records_per_chunk);
         let chunk = &mut buffer[..records * record_size];
         input
             .read_exact(chunk)
             .map_err(|e| ComtradeError::io(file, e))?;
         for record in chunk.chunks_exact(record_size) {
-            decode_record(record, data_type, &mut analog, &mut status);
-            let number = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
-            let stamp = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
-            let timestamp = (stamp != u32::MAX).then_some(stamp as i64);
-            samples.push(number as u64, timestamp, analog.iter().copied(), &status);
+            decode_record(record, data_type, &mut samples, row);
+            row += 1;
         }
-        remaining -= records as u64;
     }
     if tail > 0 {
         let mut rest = vec![0u8; tail];
@@ -311,25 +320,31 @@ pub fn read_binary(
     Ok(samples)
 }
 
-fn decode_record(record: &[u8], data_type: DataType, analog: &mut [f64], status: &mut [u16]) {
+/// Decodes one binary record into row `row` of `samples`.
+fn decode_record(record: &[u8], data_type: DataType, samples: &mut Samples, row: usize) {
+    let number = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+    let stamp = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
+    samples.sample_numbers[row] = number as u64;
+    samples.timestamps[row] = (stamp != u32::MAX).then_some(stamp as i64);
     let values = &record[8..];
+    let columns = samples.analog.iter_mut();
     match data_type {
         DataType::Binary => {
-            for (slot, bytes) in analog.iter_mut().zip(values.chunks_exact(2)) {
+            for (column, bytes) in columns.zip(values.chunks_exact(2)) {
                 let v = i16::from_le_bytes([bytes[0], bytes[1]]);
-                *slot = if v == i16::MIN { f64::NAN } else { v as f64 };
+                column[row] = if v == i16::MIN { f64::NAN } else { v as f64 };
             }
         }
         DataType::Binary32 => {
-            for (slot, bytes) in analog.iter_mut().zip(values.chunks_exact(4)) {
+            for (column, bytes) in columns.zip(values.chunks_exact(4)) {
                 let v = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                *slot = if v == i32::MIN { f64::NAN } else { v as f64 };
+                column[row] = if v == i32::MIN { f64::NAN } else { v as f64 };
             }
         }
         DataType::Float32 | DataType::Ascii => {
-            for (slot, bytes) in analog.iter_mut().zip(values.chunks_exact(4)) {
+            for (column, bytes) in columns.zip(values.chunks_exact(4)) {
                 let v = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                *slot = if v == -f32::MAX || !v.is_finite() {
+                column[row] = if v == -f32::MAX || !v.is_finite() {
                     f64::NAN
                 } else {
                     v as f64
@@ -337,8 +352,12 @@ fn decode_record(record: &[u8], data_type: DataType, analog: &mut [f64], status:
             }
         }
     }
-    let words = &values[analog.len() * data_type.analog_width()..];
-    for (slot, bytes) in status.iter_mut().zip(words.chunks_exact(2)) {
+    let words = &values[samples.analog.len() * data_type.analog_width()..];
+    let w = samples.status_words;
+    for (slot, bytes) in samples.status[row * w..(row + 1) * w]
+        .iter_mut()
+        .zip(words.chunks_exact(2))
+    {
         *slot = u16::from_le_bytes([bytes[0], bytes[1]]);
     }
 }

@@ -68,7 +68,9 @@ pub enum Pace {
     /// Capture seconds per clock second.
     Times(f64),
     /// As many capture seconds per tick as `step` allows, whatever the clock says.
-    AsFastAsPossible { step: Duration },
+    AsFastAsPossible {
+        step: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +162,12 @@ impl std::fmt::Debug for Replay {
 const CHUNK: usize = 1 << 14;
 
 impl Replay {
-    pub fn new(signals: Arc<Signals>, config: MeterConfig, clock: Box<dyn Clock>, options: ReplayOptions) -> Replay {
+    pub fn new(
+        signals: Arc<Signals>,
+        config: MeterConfig,
+        clock: Box<dyn Clock>,
+        options: ReplayOptions,
+    ) -> Replay {
         let present = std::array::from_fn(|k| signals.columns[k].is_some());
         let start = options.start.unwrap_or(signals.start);
         let engine = Engine::new(config, present, start);
@@ -169,7 +176,10 @@ impl Replay {
             n if n >= 2 => signals.times[n - 1] - signals.times[n - 2],
             _ => 0.0,
         };
-        let pass_s = signals.times.last().map_or(0.0, |last| last - signals.times[0] + step);
+        let pass_s = signals
+            .times
+            .last()
+            .map_or(0.0, |last| last - signals.times[0] + step);
         let started = clock.now();
         Replay {
             signals,

@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::meter::measure::Analysis;
 use crate::meter::measure::aggregate::{Aggregate, AggregateSpan};
 use crate::meter::measure::demand::{DemandMethod, DemandValue};
 use crate::meter::measure::energy::Energy;
 use crate::meter::measure::events::{EventKind, VoltageEvent};
 use crate::meter::measure::frequency::FrequencyReading;
 use crate::meter::measure::window::{PhaseReading, WindowReading};
-use crate::meter::measure::Analysis;
 use crate::report::capture_info::CaptureInfo;
 use crate::sanitize::for_terminal;
 
@@ -177,7 +177,12 @@ pub struct DemandJson {
 }
 
 impl AnalysisReport {
-    pub fn new(capture: CaptureInfo, setup: Setup, analysis: &Analysis, stats: Stats) -> AnalysisReport {
+    pub fn new(
+        capture: CaptureInfo,
+        setup: Setup,
+        analysis: &Analysis,
+        stats: Stats,
+    ) -> AnalysisReport {
         let order = setup.thd_order;
         let mut aggregates = BTreeMap::new();
         for span in AggregateSpan::ALL {
@@ -194,7 +199,11 @@ impl AnalysisReport {
         let selected = demand_json(demand.selected());
         AnalysisReport {
             capture,
-            windows: analysis.windows.iter().map(|w| window_json(w, order)).collect(),
+            windows: analysis
+                .windows
+                .iter()
+                .map(|w| window_json(w, order))
+                .collect(),
             frequency_10s: analysis.frequency.iter().map(frequency_json).collect(),
             events: analysis.events.iter().map(event_json).collect(),
             aggregates,
@@ -343,14 +352,26 @@ pub fn windows_csv(windows: &[WindowReading], order: usize) -> String {
     let mut out = String::from("t,duration,cycles,complete,freq,flagged");
     for phase in ["A", "B", "C"] {
         for name in [
-            "v_rms", "i_rms", "p", "q", "s", "pf", "dpf", "v_angle_deg", "i_angle_deg", "thd_v",
+            "v_rms",
+            "i_rms",
+            "p",
+            "q",
+            "s",
+            "pf",
+            "dpf",
+            "v_angle_deg",
+            "i_angle_deg",
+            "thd_v",
             "thd_i",
         ] {
             let _ = write!(out, ",{name}_{phase}");
         }
     }
     out.push_str(",p_total,q_total,s_total,pf_total,v_ab,v_bc,v_ca,unbalance_pct,i_n\n");
-    let cell = |v: Option<f64>| v.filter(|v| v.is_finite()).map_or(String::new(), |v| format!("{v}"));
+    let cell = |v: Option<f64>| {
+        v.filter(|v| v.is_finite())
+            .map_or(String::new(), |v| format!("{v}"))
+    };
     for w in windows {
         let json = window_json(w, order);
         let mut row = vec![
@@ -364,8 +385,17 @@ pub fn windows_csv(windows: &[WindowReading], order: usize) -> String {
         for phase in [json.phases.A, json.phases.B, json.phases.C] {
             let values = match phase {
                 Some(p) => [
-                    p.v_rms, p.i_rms, p.p, p.q, p.s, p.pf, p.dpf, p.v_angle_deg, p.i_angle_deg,
-                    p.thd_v, p.thd_i,
+                    p.v_rms,
+                    p.i_rms,
+                    p.p,
+                    p.q,
+                    p.s,
+                    p.pf,
+                    p.dpf,
+                    p.v_angle_deg,
+                    p.i_angle_deg,
+                    p.thd_v,
+                    p.thd_i,
                 ],
                 None => [None; 11],
             };
@@ -433,7 +463,10 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
         report.windows.len()
     );
     if let Some(overall) = overall {
-        let _ = writeln!(out, "\nover all windows (RMS of magnitudes, mean of powers)");
+        let _ = writeln!(
+            out,
+            "\nover all windows (RMS of magnitudes, mean of powers)"
+        );
         let _ = writeln!(
             out,
             "  {:<5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7} {:>7} {:>7}",
@@ -475,8 +508,16 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
     }
     for f in &report.frequency_10s {
         let hz = f.hz.map_or("-".to_string(), |hz| format!("{hz:.4} Hz"));
-        let partial = if f.complete { "" } else { "  (part of an interval)" };
-        let _ = writeln!(out, "  t {:>10.3} s  {hz}  {} cycles{partial}", f.t, f.cycles);
+        let partial = if f.complete {
+            ""
+        } else {
+            "  (part of an interval)"
+        };
+        let _ = writeln!(
+            out,
+            "  t {:>10.3} s  {hz}  {} cycles{partial}",
+            f.t, f.cycles
+        );
     }
     let _ = writeln!(out, "\nevents");
     if report.events.is_empty() {
@@ -488,14 +529,22 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
             EventKind::Swell => "swell",
             EventKind::Interruption => "interruption",
         };
-        let open = if e.ended { "" } else { "  (still on at the end)" };
+        let open = if e.ended {
+            ""
+        } else {
+            "  (still on at the end)"
+        };
         let _ = writeln!(
             out,
             "  {kind:<12} {:<3} start {:>10.4} s  duration {:>9.4} s  {} {:.1} %{open}",
             e.phase,
             e.start,
             e.duration,
-            if e.kind == EventKind::Swell { "peak" } else { "residual" },
+            if e.kind == EventKind::Swell {
+                "peak"
+            } else {
+                "residual"
+            },
             e.extreme_pct
         );
     }

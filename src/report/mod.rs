@@ -1,5 +1,5 @@
 //! Headless outputs shared by commands: tables, JSON and CSV.
 
+pub mod analysis;
 pub mod capture_csv;
 pub mod capture_info;
-pub mod analysis;

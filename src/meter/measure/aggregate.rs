@@ -151,8 +151,18 @@ impl Aggregator {
             let power = phase.power;
             sums[0].add(phase.voltage.as_ref().map(|v| v.rms));
             sums[1].add(phase.current.as_ref().map(|i| i.rms));
-            sums[2].add(phase.voltage.as_ref().and_then(|v| v.harmonics.thd(self.thd_order)));
-            sums[3].add(phase.current.as_ref().and_then(|i| i.harmonics.thd(self.thd_order)));
+            sums[2].add(
+                phase
+                    .voltage
+                    .as_ref()
+                    .and_then(|v| v.harmonics.thd(self.thd_order)),
+            );
+            sums[3].add(
+                phase
+                    .current
+                    .as_ref()
+                    .and_then(|i| i.harmonics.thd(self.thd_order)),
+            );
             sums[4].add(power.map(|w| w.p));
             sums[5].add(power.map(|w| w.q1));
             sums[6].add(power.map(|w| w.s));

@@ -118,9 +118,7 @@ impl CycleTracker {
     }
 
     fn record(&mut self, t: f64, measured: bool) {
-        if measured
-            && let Some(last) = self.last.filter(|l| l.measured)
-        {
+        if measured && let Some(last) = self.last.filter(|l| l.measured) {
             let period = t - last.t;
             // A plausible cycle (about ±30 % of nominal) updates the estimate.
             if (0.7..1.4).contains(&(period / self.nominal_period)) {
@@ -184,7 +182,13 @@ mod tests {
 
     #[test]
     fn a_dead_signal_still_gives_cycles_marked_unmeasured() {
-        let found = crossings(50.0, 6400.0, 0.5, |x| if x < 5.0 { 325.0 * (2.0 * PI * x).sin() } else { 0.0 });
+        let found = crossings(50.0, 6400.0, 0.5, |x| {
+            if x < 5.0 {
+                325.0 * (2.0 * PI * x).sin()
+            } else {
+                0.0
+            }
+        });
         let stand_ins = found.iter().filter(|c| !c.measured).count();
         let measured = found.iter().filter(|c| c.measured).count();
         assert!(measured >= 4 && stand_ins >= 18, "{found:?}");

@@ -152,7 +152,8 @@ impl Demand {
             return;
         }
         let block = &mut self.block;
-        self.block_intervals.add(start, seconds, p, |average, end| block.update(average, end));
+        self.block_intervals
+            .add(start, seconds, p, |average, end| block.update(average, end));
 
         let subintervals = self.config.subintervals.max(1) as usize;
         let (recent, sliding) = (&mut self.recent, &mut self.sliding);

@@ -40,7 +40,11 @@ impl MeterConfig {
 
     /// Cycles in a basic window: 10 at 50 Hz, 12 at 60 Hz.
     pub fn cycles_per_window(&self) -> usize {
-        if self.nominal_frequency >= 55.0 { 12 } else { 10 }
+        if self.nominal_frequency >= 55.0 {
+            12
+        } else {
+            10
+        }
     }
 }
 
@@ -255,7 +259,9 @@ impl Engine {
             None => {
                 // The first crossing fixes the phase at which cycles begin:
                 // that of the first sample.
-                let Some(first) = self.last_boundary.as_mut() else { return };
+                let Some(first) = self.last_boundary.as_mut() else {
+                    return;
+                };
                 self.offset = Some(crossing.t - first.t);
                 first.measured = crossing.measured;
                 self.window_start = Some(*first);
@@ -264,7 +270,9 @@ impl Engine {
     }
 
     fn close_cycle(&mut self, end: Boundary) {
-        let Some(start) = self.last_boundary else { return };
+        let Some(start) = self.last_boundary else {
+            return;
+        };
         if end.index <= start.index {
             return;
         }
@@ -285,7 +293,9 @@ impl Engine {
 
     /// Feeds the one-cycle RMS, refreshed at the middle and end of the cycle.
     fn half_cycles(&mut self, start: Boundary, end: Boundary) {
-        let middle = self.nearest_index((start.t + end.t) / 2.0).clamp(start.index, end.index);
+        let middle = self
+            .nearest_index((start.t + end.t) / 2.0)
+            .clamp(start.index, end.index);
         let columns: [Option<&[f64]>; 3] = std::array::from_fn(|p| {
             let role = Role::voltage(p);
             self.present[role.index()].then_some(self.columns[role.index()].as_slice())
@@ -308,10 +318,12 @@ impl Engine {
         let (Some(start), Some(end)) = (self.window_start, self.last_boundary) else {
             return;
         };
-        let (from, to) = (start.index - self.base, (end.index - self.base).min(self.times.len()));
-        let columns: [Option<&[f64]>; 7] = std::array::from_fn(|k| {
-            self.present[k].then(|| &self.columns[k][from..to])
-        });
+        let (from, to) = (
+            start.index - self.base,
+            (end.index - self.base).min(self.times.len()),
+        );
+        let columns: [Option<&[f64]>; 7] =
+            std::array::from_fn(|k| self.present[k].then(|| &self.columns[k][from..to]));
         let samples = WindowSamples {
             times: &self.times[from..to],
             columns,
@@ -321,11 +333,12 @@ impl Engine {
         reading.start = start.t;
         reading.duration = end.t - start.t;
         reading.complete = self.window_cycles == self.config.cycles_per_window();
-        reading.frequency = (self.measured_cycles > 0)
-            .then(|| self.measured_cycles as f64 / self.measured_time);
+        reading.frequency =
+            (self.measured_cycles > 0).then(|| self.measured_cycles as f64 / self.measured_time);
 
         if let Some(totals) = reading.totals {
-            self.energy.add(totals.p, totals.q, totals.s, reading.duration);
+            self.energy
+                .add(totals.p, totals.q, totals.s, reading.duration);
             self.demand.add(reading.start, reading.duration, totals.p);
         }
         for aggregator in &mut self.aggregators {
@@ -341,7 +354,8 @@ impl Engine {
 
     /// Moves what the parts found into the output, in time order.
     fn collect(&mut self) {
-        self.found.extend(self.frequency.take().map(Measured::Frequency));
+        self.found
+            .extend(self.frequency.take().map(Measured::Frequency));
         self.found.extend(self.detector.take().map(Measured::Event));
         for aggregator in &mut self.aggregators {
             self.found
@@ -358,7 +372,11 @@ impl Engine {
         let local = if nearer_before && i == times.len() {
             // Past the last sample: one step after it is the next sample.
             let step = self.last_step();
-            if step > 0.0 && t - times[i - 1] >= step / 2.0 { i } else { i - 1 }
+            if step > 0.0 && t - times[i - 1] >= step / 2.0 {
+                i
+            } else {
+                i - 1
+            }
         } else if nearer_before {
             i - 1
         } else {

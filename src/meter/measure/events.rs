@@ -112,11 +112,19 @@ impl EventDetector {
             let Some(value) = value else { continue };
             let pct = 100.0 * value / self.nominal;
             self.states[p] = match self.states[p] {
-                PhaseState::Normal if pct < th.sag => PhaseState::Low { start: t, extreme: pct },
-                PhaseState::Normal if pct > th.swell => PhaseState::High { start: t, extreme: pct },
+                PhaseState::Normal if pct < th.sag => PhaseState::Low {
+                    start: t,
+                    extreme: pct,
+                },
+                PhaseState::Normal if pct > th.swell => PhaseState::High {
+                    start: t,
+                    extreme: pct,
+                },
                 PhaseState::Normal => PhaseState::Normal,
                 PhaseState::Low { start, extreme } if pct >= th.sag + th.hysteresis => {
-                    self.low.records.push(self.record(p, start, t, extreme, true, false));
+                    self.low
+                        .records
+                        .push(self.record(p, start, t, extreme, true, false));
                     PhaseState::Normal
                 }
                 PhaseState::Low { start, extreme } => PhaseState::Low {
@@ -124,7 +132,9 @@ impl EventDetector {
                     extreme: extreme.min(pct),
                 },
                 PhaseState::High { start, extreme } if pct <= th.swell - th.hysteresis => {
-                    self.high.records.push(self.record(p, start, t, extreme, true, true));
+                    self.high
+                        .records
+                        .push(self.record(p, start, t, extreme, true, true));
                     PhaseState::Normal
                 }
                 PhaseState::High { start, extreme } => PhaseState::High {
@@ -141,10 +151,14 @@ impl EventDetector {
         for p in 0..3 {
             match self.states[p] {
                 PhaseState::Low { start, extreme } => {
-                    self.low.records.push(self.record(p, start, t, extreme, false, false));
+                    self.low
+                        .records
+                        .push(self.record(p, start, t, extreme, false, false));
                 }
                 PhaseState::High { start, extreme } => {
-                    self.high.records.push(self.record(p, start, t, extreme, false, true));
+                    self.high
+                        .records
+                        .push(self.record(p, start, t, extreme, false, true));
                 }
                 PhaseState::Normal => {}
             }
@@ -158,7 +172,15 @@ impl EventDetector {
         self.found.drain(..)
     }
 
-    fn record(&self, phase: usize, start: f64, end: f64, extreme: f64, ended: bool, high: bool) -> VoltageEvent {
+    fn record(
+        &self,
+        phase: usize,
+        start: f64,
+        end: f64,
+        extreme: f64,
+        ended: bool,
+        high: bool,
+    ) -> VoltageEvent {
         let kind = if high {
             EventKind::Swell
         } else if extreme < self.thresholds.interruption {
@@ -177,8 +199,14 @@ impl EventDetector {
     }
 
     fn close_groups(&mut self) {
-        let low_active = self.states.iter().any(|s| matches!(s, PhaseState::Low { .. }));
-        let high_active = self.states.iter().any(|s| matches!(s, PhaseState::High { .. }));
+        let low_active = self
+            .states
+            .iter()
+            .any(|s| matches!(s, PhaseState::Low { .. }));
+        let high_active = self
+            .states
+            .iter()
+            .any(|s| matches!(s, PhaseState::High { .. }));
         if !low_active {
             let group = std::mem::take(&mut self.low);
             self.emit(group, false);
@@ -197,7 +225,11 @@ impl EventDetector {
         let phases: std::collections::BTreeSet<&str> =
             group.records.iter().map(|r| r.phase.label()).collect();
         let polyphase = (phases.len() > 1).then(|| {
-            let start = group.records.iter().map(|r| r.start).fold(f64::INFINITY, f64::min);
+            let start = group
+                .records
+                .iter()
+                .map(|r| r.start)
+                .fold(f64::INFINITY, f64::min);
             let end = group
                 .records
                 .iter()
@@ -206,7 +238,11 @@ impl EventDetector {
             let extremes = group.records.iter().map(|r| r.extreme_pct);
             let kind = if high {
                 EventKind::Swell
-            } else if group.records.iter().all(|r| r.kind == EventKind::Interruption) {
+            } else if group
+                .records
+                .iter()
+                .all(|r| r.kind == EventKind::Interruption)
+            {
                 EventKind::Interruption
             } else {
                 EventKind::Sag
@@ -316,8 +352,15 @@ mod tests {
 
     #[test]
     fn a_swell_still_on_at_the_end_is_marked_unended() {
-        let events = run(&[(0.0, [100.0; 3]), (0.01, [100.0, 100.0, 120.0]), (0.02, [100.0, 100.0, 121.0])]);
+        let events = run(&[
+            (0.0, [100.0; 3]),
+            (0.01, [100.0, 100.0, 120.0]),
+            (0.02, [100.0, 100.0, 121.0]),
+        ]);
         assert_eq!(events.len(), 1);
-        assert_eq!((events[0].kind, events[0].ended, events[0].extreme_pct), (EventKind::Swell, false, 121.0));
+        assert_eq!(
+            (events[0].kind, events[0].ended, events[0].extreme_pct),
+            (EventKind::Swell, false, 121.0)
+        );
     }
 }

@@ -118,7 +118,11 @@ mod tests {
         assert!(readings[1].complete);
         assert!((readings[1].hz.unwrap() - 49.9).abs() < 1e-9);
         // 10 s at 49.9 Hz holds 499 whole cycles; the straddling ones are left out.
-        assert!(readings[1].cycles == 498 || readings[1].cycles == 499, "{}", readings[1].cycles);
+        assert!(
+            readings[1].cycles == 498 || readings[1].cycles == 499,
+            "{}",
+            readings[1].cycles
+        );
         assert!(!readings[2].complete);
     }
 

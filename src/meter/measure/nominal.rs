@@ -8,8 +8,8 @@ use super::roles::{Role, Signals};
 /// secondaries, and medium and high voltage systems divided by √3).
 const STANDARD_VOLTAGES: [f64; 30] = [
     57.7, 63.5, 66.4, 69.3, 100.0, 110.0, 115.0, 120.0, 127.0, 220.0, 230.0, 240.0, 254.0, 277.0,
-    347.0, 400.0, 480.0, 600.0, 2400.0, 3810.0, 6350.0, 7200.0, 7970.0, 11500.0, 19100.0,
-    38100.0, 63500.0, 76200.0, 132800.0, 230900.0,
+    347.0, 400.0, 480.0, 600.0, 2400.0, 3810.0, 6350.0, 7200.0, 7970.0, 11500.0, 19100.0, 38100.0,
+    63500.0, 76200.0, 132800.0, 230900.0,
 ];
 
 /// The standard voltage nearest `rms` by ratio.
@@ -35,9 +35,15 @@ pub fn first_second_rms(signals: &Signals, nominal_frequency: f64) -> Option<f64
                 .partition_point(|&t| t < signals.times[from] + period)
                 .max(1)
                 + from;
-            let present: Vec<f64> = column[from..until].iter().copied().filter(|v| !v.is_nan()).collect();
+            let present: Vec<f64> = column[from..until]
+                .iter()
+                .copied()
+                .filter(|v| !v.is_nan())
+                .collect();
             if !present.is_empty() {
-                levels.push((present.iter().map(|v| v * v).sum::<f64>() / present.len() as f64).sqrt());
+                levels.push(
+                    (present.iter().map(|v| v * v).sum::<f64>() / present.len() as f64).sqrt(),
+                );
             }
             from = until;
         }
@@ -69,7 +75,9 @@ pub fn system_frequency(signals: &Signals) -> f64 {
 /// The mean frequency of the measured cycles in the first second.
 fn crossing_frequency(times: &[f64], column: &[f64]) -> Option<f64> {
     let end = times.partition_point(|&t| t < 1.0);
-    let peak = column[..end].iter().fold(0.0f64, |m, v| if v.is_nan() { m } else { m.max(v.abs()) });
+    let peak = column[..end]
+        .iter()
+        .fold(0.0f64, |m, v| if v.is_nan() { m } else { m.max(v.abs()) });
     // Tracked against 55 Hz, halfway, so either system is found.
     let mut tracker = CycleTracker::new(55.0, peak);
     for (t, v) in times[..end].iter().zip(column) {

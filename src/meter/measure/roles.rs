@@ -97,7 +97,10 @@ impl ChannelMap {
 
     /// Roles found from channel names, phase fields and units, then
     /// `overrides` (a `--map` text) applied on top.
-    pub fn for_capture(capture: &Capture, overrides: Option<&str>) -> Result<ChannelMap, RoleError> {
+    pub fn for_capture(
+        capture: &Capture,
+        overrides: Option<&str>,
+    ) -> Result<ChannelMap, RoleError> {
         let analog = &capture.config.analog;
         let given = match overrides {
             Some(text) => parse_map(text, analog)?,
@@ -144,7 +147,10 @@ impl ChannelMap {
 
 /// `VA=3,VB=4,IN=-`: each role gets a channel number (as in the cfg), a
 /// channel name, or `-` for none.
-fn parse_map(text: &str, analog: &[AnalogChannel]) -> Result<[Option<Option<usize>>; 7], RoleError> {
+fn parse_map(
+    text: &str,
+    analog: &[AnalogChannel],
+) -> Result<[Option<Option<usize>>; 7], RoleError> {
     let mut given = [const { None }; 7];
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (key, value) = item.split_once('=').ok_or_else(|| {
@@ -175,7 +181,9 @@ fn parse_map(text: &str, analog: &[AnalogChannel]) -> Result<[Option<Option<usiz
                     .iter()
                     .position(|c| c.name.trim().eq_ignore_ascii_case(value))
                     .ok_or_else(|| {
-                        RoleError::BadMap(format!("{role}={value}: no analog channel has that name"))
+                        RoleError::BadMap(format!(
+                            "{role}={value}: no analog channel has that name"
+                        ))
                     })?,
             )
         };
@@ -185,8 +193,12 @@ fn parse_map(text: &str, analog: &[AnalogChannel]) -> Result<[Option<Option<usiz
 }
 
 /// The best channel for `role` not already given to another role.
-fn detect(role: Role, analog: &[AnalogChannel], given: &[Option<Option<usize>>; 7]) -> Option<usize> {
-    let taken = |k: usize| given.iter().any(|g| *g == Some(Some(k)));
+fn detect(
+    role: Role,
+    analog: &[AnalogChannel],
+    given: &[Option<Option<usize>>; 7],
+) -> Option<usize> {
+    let taken = |k: usize| given.contains(&Some(Some(k)));
     analog
         .iter()
         .enumerate()
@@ -279,23 +291,32 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Takes the mapped channels of `capture`, converting kV, mA and the
-    /// like to V and A. Samples without a time get one a sample period on.
-    pub fn from_capture(capture: &Capture, map: &ChannelMap, scale: Scale) -> Signals {
+    /// Takes the mapped channels out of `capture`, scaled in place to
+    /// engineering values and from kV, mA and the like to V and A. Samples
+    /// without a time get one a sample period on.
+    pub fn from_capture(mut capture: Capture, map: &ChannelMap, scale: Scale) -> Signals {
+        let times = fill_missing_times(capture.times());
         let mut columns: [Option<Vec<f64>>; 7] = Default::default();
         for role in Role::ALL {
-            if let Some(k) = map.get(role) {
-                let factor = unit_factor(&capture.config.analog[k].unit);
-                let mut values = capture.values(k, scale);
-                if factor != 1.0 {
-                    values.iter_mut().for_each(|v| *v *= factor);
-                }
-                columns[role.index()] = Some(values);
+            let Some(k) = map.get(role) else { continue };
+            // A channel given two roles is copied for the second.
+            let earlier = Role::ALL[..role.index()]
+                .iter()
+                .find(|r| map.get(**r) == Some(k));
+            if let Some(earlier) = earlier {
+                columns[role.index()] = columns[earlier.index()].clone();
+                continue;
             }
+            let channel = &capture.config.analog[k];
+            let factor = capture.scale_factor(k, scale) * unit_factor(&channel.unit);
+            let (a, b) = (channel.a * factor, channel.b * factor);
+            let mut values = capture.samples.take_raw(k);
+            values.iter_mut().for_each(|v| *v = a * *v + b);
+            columns[role.index()] = Some(values);
         }
         let lf = capture.config.line_frequency;
         Signals {
-            times: fill_missing_times(capture.times()),
+            times,
             columns,
             start: capture.config.start.datetime,
             line_frequency: (lf.is_finite() && lf > 0.0).then_some(lf),

@@ -122,7 +122,8 @@ pub fn measure(samples: &WindowSamples<'_>, spectrum: &mut Spectrum) -> WindowRe
         if let Some(values) = samples.columns[role.index()] {
             let values = &values[..n];
             let missing = values.iter().filter(|v| v.is_nan()).count();
-            let rms = mean(n, weights.as_deref(), |i| values[i] * values[i]).map_or(f64::NAN, f64::sqrt);
+            let rms =
+                mean(n, weights.as_deref(), |i| values[i] * values[i]).map_or(f64::NAN, f64::sqrt);
             let harmonics = match &weights {
                 None => spectrum.uniform(values, samples.cycles),
                 Some(_) => spectrum.uneven(values, samples.times, samples.cycles),
@@ -173,11 +174,18 @@ pub fn measure(samples: &WindowSamples<'_>, spectrum: &mut Spectrum) -> WindowRe
         }
     }
 
-    let neutral = match (column(Role::CurrentN), column(Role::CurrentA), column(Role::CurrentB), column(Role::CurrentC)) {
-        (Some(_), ..) => channels[Role::CurrentN.index()].as_ref().map(|c| NeutralReading {
-            rms: c.rms,
-            measured: true,
-        }),
+    let neutral = match (
+        column(Role::CurrentN),
+        column(Role::CurrentA),
+        column(Role::CurrentB),
+        column(Role::CurrentC),
+    ) {
+        (Some(_), ..) => channels[Role::CurrentN.index()]
+            .as_ref()
+            .map(|c| NeutralReading {
+                rms: c.rms,
+                measured: true,
+            }),
         (None, Some(a), Some(b), Some(c)) => {
             mean(n, weights.as_deref(), |i| (a[i] + b[i] + c[i]).powi(2)).map(|ms| NeutralReading {
                 rms: ms.sqrt(),
@@ -189,7 +197,11 @@ pub fn measure(samples: &WindowSamples<'_>, spectrum: &mut Spectrum) -> WindowRe
 
     let totals = phases.iter().any(|p| p.power.is_some()).then(|| {
         let powers = phases.iter().filter_map(|p| p.power);
-        let mut t = Totals { p: 0.0, q: 0.0, s: 0.0 };
+        let mut t = Totals {
+            p: 0.0,
+            q: 0.0,
+            s: 0.0,
+        };
         for power in powers {
             t.p += power.p;
             t.q += power.q1;
@@ -248,6 +260,26 @@ pub fn unbalance(v: [Complex<f64>; 3]) -> Option<f64> {
 /// Mean of `f(i)` over the samples where it is a number, weighted by the
 /// time each sample stands for when sampling is uneven.
 fn mean(n: usize, weights: Option<&[f64]>, f: impl Fn(usize) -> f64) -> Option<f64> {
+    if weights.is_none() {
+        // Four running sums keep the pipeline full; a missing sample makes
+        // the sum NaN, and only then is the careful loop below needed.
+        let mut lanes = [0.0f64; 4];
+        let mut i = 0;
+        while i + 4 <= n {
+            lanes[0] += f(i);
+            lanes[1] += f(i + 1);
+            lanes[2] += f(i + 2);
+            lanes[3] += f(i + 3);
+            i += 4;
+        }
+        let mut sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for k in i..n {
+            sum += f(k);
+        }
+        if !sum.is_nan() {
+            return (n > 0).then(|| sum / n as f64);
+        }
+    }
     let (mut sum, mut total) = (0.0, 0.0);
     match weights {
         None => {
@@ -259,12 +291,12 @@ fn mean(n: usize, weights: Option<&[f64]>, f: impl Fn(usize) -> f64) -> Option<f
                 }
             }
         }
-        Some(w) => {
-            for i in 0..n {
+        Some(weights) => {
+            for (i, w) in weights.iter().enumerate().take(n) {
                 let x = f(i);
                 if !x.is_nan() {
-                    sum += x * w[i];
-                    total += w[i];
+                    sum += x * w;
+                    total += w;
                 }
             }
         }
@@ -282,7 +314,9 @@ fn evenly_spaced(times: &[f64]) -> bool {
     }
     let step = (times[n - 1] - times[0]) / (n - 1) as f64;
     let tolerance = 1e-2 * step.abs();
-    times.windows(2).all(|w| ((w[1] - w[0]) - step).abs() <= tolerance)
+    times
+        .windows(2)
+        .all(|w| ((w[1] - w[0]) - step).abs() <= tolerance)
 }
 
 /// The time a run of evenly spaced samples stands for: one step each.
@@ -297,7 +331,11 @@ fn span(times: &[f64]) -> f64 {
 /// Wraps to (−180, 180].
 fn wrap_degrees(angle: f64) -> f64 {
     let wrapped = angle.rem_euclid(360.0);
-    if wrapped > 180.0 { wrapped - 360.0 } else { wrapped }
+    if wrapped > 180.0 {
+        wrapped - 360.0
+    } else {
+        wrapped
+    }
 }
 
 #[cfg(test)]
@@ -339,7 +377,10 @@ mod tests {
         let a = &reading.phases[0];
         let power = a.power.unwrap();
         assert!((power.p - 230.0 * 10.0 * 0.8).abs() < 1e-6);
-        assert!((power.q1 - 230.0 * 10.0 * 0.6).abs() < 1e-6, "lagging is positive");
+        assert!(
+            (power.q1 - 230.0 * 10.0 * 0.6).abs() < 1e-6,
+            "lagging is positive"
+        );
         assert!((power.power_factor().unwrap() - 0.8).abs() < 1e-9);
         assert!((reading.phases[1].voltage_angle.unwrap() + 120.0).abs() < 1e-9);
         assert!((reading.phases[2].voltage_angle.unwrap() - 120.0).abs() < 1e-9);
