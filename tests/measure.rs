@@ -509,3 +509,49 @@ fn a_rate_change_mid_capture_is_measured_on_its_times() {
     }
     assert!(straddling.complete);
 }
+
+mod hostile_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => -400.0f64..400.0,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(0.0),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the samples and their times, the engine answers and
+        /// every window it gives lies inside the data.
+        #[test]
+        fn never_panics(
+            steps in prop::collection::vec(
+                prop_oneof![8 => Just(1.0 / 6400.0), 1 => 0.0f64..0.01, 1 => Just(0.0), 1 => Just(5.0)],
+                0..4000,
+            ),
+            values in prop::collection::vec(value(), 4000),
+            present in prop::array::uniform7(any::<bool>()),
+            frequency in prop_oneof![Just(50.0), Just(60.0)],
+        ) {
+            let mut t = 0.0;
+            let times: Vec<f64> = steps.iter().map(|s| { t += s; t }).collect();
+            let n = times.len();
+            let mut signals = Signals { times, ..Signals::default() };
+            for (k, column) in signals.columns.iter_mut().enumerate() {
+                if present[k] {
+                    *column = Some((0..n).map(|i| values[(i * 7 + k) % values.len()]).collect());
+                }
+            }
+            let analysis = analyze(&signals, MeterConfig::new(230.0, frequency));
+            let end = signals.times.last().copied().unwrap_or(0.0);
+            for w in &analysis.windows {
+                prop_assert!(w.start >= 0.0 && w.start <= end + 1.0, "{w:?}");
+            }
+        }
+    }
+}

@@ -114,10 +114,22 @@ fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterCo
     let nominal_voltage = match args.nominal {
         Some(v) if v.is_finite() && v > 0.0 => v,
         Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
-        None => first_second_rms(signals, nominal_frequency)
-            .filter(|v| *v > 0.0)
-            .map(standard_voltage)
-            .context("the voltage channels hold no samples, so no nominal voltage can be guessed; give --nominal")?,
+        None => {
+            let typical = first_second_rms(signals, nominal_frequency)
+                .filter(|v| *v > 0.0)
+                .context(
+                    "the voltage channels hold no samples, so no nominal voltage can be guessed; \
+                     give --nominal",
+                )?;
+            let nominal = standard_voltage(typical);
+            if (typical / nominal - 1.0).abs() > 0.2 {
+                eprintln!(
+                    "warning: the voltage reads {typical:.4} V, far from any standard voltage; \
+                     measuring against {nominal} V (declare it with --nominal)"
+                );
+            }
+            nominal
+        }
     };
     let thresholds = EventThresholds {
         sag: args.sag_threshold,

@@ -16,6 +16,9 @@ pub struct Crossing {
     pub measured: bool,
 }
 
+/// More periods than this without a sample is a gap in the data.
+const GAP_PERIODS: f64 = 100.0;
+
 #[derive(Debug, Clone)]
 pub struct CycleTracker {
     nominal_period: f64,
@@ -56,6 +59,9 @@ impl CycleTracker {
 
     /// Takes one sample; NaN is a missing sample.
     pub fn push(&mut self, t: f64, v: f64) {
+        if !t.is_finite() {
+            return;
+        }
         if self.first_time.is_none() {
             self.first_time = Some(t);
         }
@@ -113,6 +119,13 @@ impl CycleTracker {
             if t - next <= 0.5 * self.period {
                 return;
             }
+            // A gap in the data itself (lost records, a clock jump) is bridged
+            // by one stand-in rather than one per missing cycle.
+            let next = if t - next > GAP_PERIODS * self.period {
+                t - 0.5 * self.period
+            } else {
+                next
+            };
             self.record(next, false);
         }
     }

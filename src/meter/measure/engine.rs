@@ -201,6 +201,9 @@ impl Engine {
                 break;
             }
             let index = self.nearest_index(next);
+            if index <= last.index {
+                break;
+            }
             self.close_cycle(Boundary {
                 t: next,
                 index,

@@ -42,13 +42,18 @@ fn distortion(levels: &[f64], order: usize) -> Option<f64> {
     if fundamental.is_nan() || fundamental <= 0.0 {
         return None;
     }
-    let sum: f64 = levels
+    let present: Vec<f64> = levels
         .iter()
         .take(order.min(MAX_ORDER))
         .skip(1)
+        .copied()
         .filter(|v| v.is_finite())
-        .map(|v| v * v)
-        .sum();
+        .collect();
+    // Without a single harmonic below the Nyquist limit there is nothing to say.
+    if present.is_empty() {
+        return None;
+    }
+    let sum: f64 = present.iter().map(|v| v * v).sum();
     Some(100.0 * sum.sqrt() / fundamental)
 }
 
