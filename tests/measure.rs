@@ -555,3 +555,88 @@ mod hostile_input {
         }
     }
 }
+
+#[test]
+fn ten_minute_intervals_follow_the_clock() {
+    // Starts 2 s before 00:10:00, so the 10-minute tick falls 2 s in.
+    let spec = SynthSpec {
+        duration: 5.0,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 9, 58)
+            .unwrap(),
+        ..SynthSpec::default()
+    };
+    let analysis = measure(&spec);
+    use meterscope::meter::measure::aggregate::AggregateSpan;
+    let spans = |span| -> Vec<(f64, usize, bool)> {
+        analysis
+            .aggregates
+            .iter()
+            .filter(|a| a.span == span)
+            .map(|a| (a.start, a.windows, a.complete))
+            .collect()
+    };
+    let ten = spans(AggregateSpan::TenMinutes);
+    assert_eq!(ten.len(), 2, "{ten:?}");
+    assert_eq!(
+        (ten[0].1, ten[1].1),
+        (10, 15),
+        "windows either side of the tick"
+    );
+    assert_close(
+        ten[1].0,
+        2.0,
+        1e-9,
+        "the second interval starts at the tick",
+    );
+    assert!(!ten[0].2 && !ten[1].2, "neither interval is whole");
+    // The 150-cycle count starts again at the tick.
+    let blocks = spans(AggregateSpan::Cycles);
+    assert_eq!(blocks.iter().map(|b| b.1).collect::<Vec<_>>(), [10, 15]);
+    assert_eq!(spans(AggregateSpan::TwoHours).len(), 1);
+}
+
+#[test]
+fn a_drifting_frequency_is_followed() {
+    // 49.5 Hz rising to 50.5 Hz over 4 s, sampled at a fixed 12.8 kHz.
+    let (rate, seconds) = (12800.0, 4.0);
+    let f = |t: f64| 49.5 + 0.25 * t;
+    let phase = |t: f64| 2.0 * PI * (49.5 * t + 0.125 * t * t);
+    let times: Vec<f64> = (0..(rate * seconds) as usize)
+        .map(|i| i as f64 / rate)
+        .collect();
+    let mut signals = Signals {
+        times: times.clone(),
+        ..Signals::default()
+    };
+    for p in 0..3 {
+        let shift = -2.0 * PI / 3.0 * p as f64;
+        signals.columns[Role::voltage(p).index()] = Some(
+            times
+                .iter()
+                .map(|&t| 230.0 * 2f64.sqrt() * (phase(t) + shift).cos())
+                .collect(),
+        );
+    }
+    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    for w in complete(&analysis) {
+        let middle = w.start + w.duration / 2.0;
+        assert_close(
+            w.frequency.unwrap(),
+            f(middle),
+            0.005,
+            &format!("window at {:.3} s", w.start),
+        );
+        relative(
+            w.phases[0].voltage.as_ref().unwrap().rms,
+            230.0,
+            5e-4,
+            "V rms",
+        );
+    }
+    let tens = &analysis.frequency;
+    assert_eq!(tens.len(), 1);
+    // The mean over whole cycles from about 0.02 s to 4 s.
+    assert_close(tens[0].hz.unwrap(), 50.0, 0.01, "10 s frequency");
+}
