@@ -180,7 +180,7 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "METERSCOPE_CSV")]
     pub csv: bool,
     /// Declared line-to-neutral voltage, V; else the standard voltage nearest
-    /// the first second's RMS.
+    /// the typical one-cycle RMS of the first second.
     #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL")]
     pub nominal: Option<f64>,
     /// System frequency, 50 or 60 Hz (10- or 12-cycle windows); else the

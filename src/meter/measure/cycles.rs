@@ -104,11 +104,6 @@ impl CycleTracker {
         self.period
     }
 
-    /// The last crossing, found or carried on.
-    pub fn last(&self) -> Option<Crossing> {
-        self.last
-    }
-
     /// Adds stand-in crossings while none has come for one and a half periods.
     fn carry_on(&mut self, t: f64) {
         loop {

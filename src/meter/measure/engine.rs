@@ -243,11 +243,6 @@ impl Engine {
         self.demand.reset_peaks();
     }
 
-    /// The frequency of the cycles being tracked now, Hz.
-    pub fn tracked_frequency(&self) -> f64 {
-        1.0 / self.tracker.period()
-    }
-
     fn crossing(&mut self, crossing: Crossing) {
         match self.offset {
             Some(offset) => {
