@@ -7,5 +7,6 @@ pub mod cli;
 pub mod commands;
 pub mod comtrade;
 pub mod meter;
+pub mod modbus;
 pub mod report;
 pub mod sanitize;

@@ -20,6 +20,9 @@ pub struct Harmonics {
     /// Harmonic components (the single bin h·N), RMS, for h = 1..=50;
     /// NaN above the Nyquist limit.
     pub components: Vec<f64>,
+    /// The same components as RMS phasors, so the difference of two channels
+    /// (a line-to-line voltage) has its harmonics too.
+    pub phasors: Vec<Complex<f64>>,
     /// Harmonic subgroups, RMS, for h = 1..=50; NaN above the Nyquist limit.
     pub subgroups: Vec<f64>,
 }
@@ -35,6 +38,18 @@ impl Harmonics {
     pub fn thds(&self, order: usize) -> Option<f64> {
         distortion(&self.subgroups, order)
     }
+}
+
+/// THD of the difference of two channels (a line-to-line voltage), from
+/// their harmonic phasors.
+pub fn difference_thd(a: &Harmonics, b: &Harmonics, order: usize) -> Option<f64> {
+    let levels: Vec<f64> = a
+        .phasors
+        .iter()
+        .zip(&b.phasors)
+        .map(|(x, y)| (x - y).norm())
+        .collect();
+    distortion(&levels, order)
 }
 
 fn distortion(levels: &[f64], order: usize) -> Option<f64> {
@@ -139,35 +154,35 @@ impl Spectrum {
 
 /// Builds harmonics from a bin function over `available` bins.
 fn harmonics(cycles: usize, available: usize, bin: impl Fn(usize) -> Complex<f64>) -> Harmonics {
-    let magnitude = |k: usize| {
+    let phasor = |k: usize| {
         if k < available {
-            bin(k).norm()
+            bin(k)
         } else {
-            f64::NAN
+            Complex::new(f64::NAN, f64::NAN)
         }
     };
+    let magnitude = |k: usize| phasor(k).norm();
     let mut components = Vec::with_capacity(MAX_ORDER);
+    let mut phasors = Vec::with_capacity(MAX_ORDER);
     let mut subgroups = Vec::with_capacity(MAX_ORDER);
     for h in 1..=MAX_ORDER {
         let k = h * cycles;
-        components.push(magnitude(k));
+        let component = phasor(k);
+        components.push(component.norm());
+        phasors.push(component);
         // With one cycle the neighbouring bins are other harmonics.
         let subgroup = if cycles >= 2 {
-            let (a, b, c) = (magnitude(k - 1), magnitude(k), magnitude(k + 1));
+            let (a, b, c) = (magnitude(k - 1), component.norm(), magnitude(k + 1));
             (a * a + b * b + c * c).sqrt()
         } else {
-            magnitude(k)
+            component.norm()
         };
         subgroups.push(subgroup);
     }
-    let fundamental = if cycles < available {
-        bin(cycles)
-    } else {
-        Complex::new(f64::NAN, f64::NAN)
-    };
     Harmonics {
-        fundamental,
+        fundamental: phasors[0],
         components,
+        phasors,
         subgroups,
     }
 }

@@ -1,0 +1,5 @@
+//! The wire: register maps as data, meter-core's Modbus server, and the
+//! console's client links.
+
+pub mod map;
+pub mod value;
