@@ -36,7 +36,13 @@ pub enum Command {
     Synth(SynthArgs),
     /// Measure a capture as a Class A meter would: RMS, powers, harmonics,
     /// frequency, events, energy and demand, window by window.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
+    /// Run meter-core as a Modbus TCP and RTU meter, replaying a capture
+    /// (or a synthetic waveform) for ever.
+    Serve(Box<ServeArgs>),
+    /// Read a meter: every point of a profile, decoded, or an ad-hoc run of
+    /// registers with --raw.
+    Poll(Box<PollArgs>),
 }
 
 /// How to read an input capture.
@@ -91,6 +97,24 @@ pub struct SynthArgs {
     /// The capture to write: .cfg (with .dat beside it) or .cff (2013).
     #[arg(long, value_name = "FILE", env = "METERSCOPE_OUT")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub wave: WaveArgs,
+    /// Data type.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "binary32",
+        env = "METERSCOPE_FORMAT"
+    )]
+    pub format: FormatArg,
+    /// Revision.
+    #[arg(long, value_enum, default_value = "2013", env = "METERSCOPE_REV")]
+    pub rev: RevArg,
+}
+
+/// A synthetic three-phase waveform with known answers.
+#[derive(Debug, Args)]
+pub struct WaveArgs {
     /// Frequency of the waveform in Hz; off-nominal values such as 49.87 are fine.
     #[arg(long, default_value_t = 50.0, env = "METERSCOPE_FREQ")]
     pub freq: f64,
@@ -151,17 +175,6 @@ pub struct SynthArgs {
     /// Samples per nominal cycle (50 or 60 Hz, whichever is nearer --freq).
     #[arg(long, default_value_t = 256, env = "METERSCOPE_SPC")]
     pub spc: u32,
-    /// Data type.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "binary32",
-        env = "METERSCOPE_FORMAT"
-    )]
-    pub format: FormatArg,
-    /// Revision.
-    #[arg(long, value_enum, default_value = "2013", env = "METERSCOPE_REV")]
-    pub rev: RevArg,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +264,141 @@ pub struct AnalyzeArgs {
     pub demand_subintervals: u32,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    meterscope serve --tcp 127.0.0.1:5020\n  \
+    meterscope serve --capture fault.cfg --tcp 0.0.0.0:502 --speed 10\n  \
+    meterscope serve --rtu /dev/ttyUSB0 --baud 19200 --parity even --unit 3")]
+pub struct ServeArgs {
+    /// Capture to replay; without it, a synthetic waveform from the wave options.
+    #[arg(long, value_name = "FILE", env = "METERSCOPE_CAPTURE")]
+    pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub wave: WaveArgs,
+    /// Channel roles of the capture, as for analyze.
+    #[arg(long, value_name = "ROLE=CH,...", env = "METERSCOPE_MAP")]
+    pub map: Option<String>,
+    /// Declared line-to-neutral voltage, V; guessed as for analyze when not given.
+    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL")]
+    pub nominal: Option<f64>,
+    /// Listen for Modbus TCP here (port 0 picks a free port). Without --tcp
+    /// and --rtu: 127.0.0.1:5020.
+    #[arg(long, value_name = "ADDR:PORT", env = "METERSCOPE_TCP")]
+    pub tcp: Option<String>,
+    /// Serve Modbus RTU on this serial device.
+    #[arg(long, value_name = "DEVICE", env = "METERSCOPE_RTU")]
+    pub rtu: Option<PathBuf>,
+    /// RTU baud rate.
+    #[arg(long, default_value_t = 19200, env = "METERSCOPE_BAUD")]
+    pub baud: u32,
+    /// RTU parity.
+    #[arg(long, value_enum, default_value = "even", env = "METERSCOPE_PARITY")]
+    pub parity: ParityArg,
+    /// RTU stop bits.
+    #[arg(long, default_value_t = 1, env = "METERSCOPE_STOP",
+          value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub stop: u8,
+    /// Unit id (1 to 247). On TCP, 255 is answered too.
+    #[arg(long, default_value_t = 1, env = "METERSCOPE_UNIT",
+          value_parser = clap::value_parser!(u8).range(1..=247))]
+    pub unit: u8,
+    /// Replay speed: a multiple of real time, or "max".
+    #[arg(long, default_value = "1", env = "METERSCOPE_SPEED")]
+    pub speed: String,
+    /// Register map served: a built-in profile name or a .ron file.
+    #[arg(long, default_value = "meter-core", env = "METERSCOPE_PROFILE")]
+    pub profile: String,
+    /// Append the log here instead of printing it on stderr.
+    #[arg(long, value_name = "FILE", env = "METERSCOPE_LOG")]
+    pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Targets:\n  \
+    tcp://HOST:PORT?unit=N&timeout=MS            (port 502, unit 1, timeout 1000 ms)\n  \
+    rtu:///dev/ttyUSB0?baud=19200&parity=even&stop=1&unit=1&timeout=MS\n  \
+    rtu+tcp://HOST:PORT?unit=N                   (RTU framing through a TCP gateway)\n\n\
+    Examples:\n  \
+    meterscope poll --target tcp://10.0.0.5 --once\n  \
+    meterscope poll --target tcp://127.0.0.1:5020 --profile meter-core --json --count 10 --interval 500ms\n  \
+    meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32")]
+pub struct PollArgs {
+    /// The meter to read.
+    #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
+    pub target: String,
+    /// Register map: a built-in profile name (powerlogic, meter-core) or a .ron file.
+    #[arg(long, default_value = "powerlogic", env = "METERSCOPE_PROFILE")]
+    pub profile: String,
+    /// Poll once and stop.
+    #[arg(long, conflicts_with = "count", env = "METERSCOPE_ONCE")]
+    pub once: bool,
+    /// Poll this many times and stop; without it (or --once), until Ctrl-C.
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    pub count: Option<u64>,
+    /// Time from the start of one poll to the next, e.g. 1s, 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
+          env = "METERSCOPE_INTERVAL")]
+    pub interval: f64,
+    /// One JSON object per poll, a line each.
+    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON")]
+    pub json: bool,
+    /// One CSV row per poll.
+    #[arg(long, env = "METERSCOPE_CSV")]
+    pub csv: bool,
+    /// Read a run of registers instead of a profile.
+    #[arg(long, requires_all = ["address", "quantity"], env = "METERSCOPE_RAW")]
+    pub raw: bool,
+    /// First register, numbered as in vendor maps (1-based) unless --zero-based.
+    #[arg(long, value_name = "N", env = "METERSCOPE_ADDRESS")]
+    pub address: Option<u32>,
+    /// How many values of --type to read (not registers).
+    #[arg(long, value_name = "Q", env = "METERSCOPE_QUANTITY")]
+    pub quantity: Option<u32>,
+    /// Value type of a raw read: u16, i16, u32, i32, u64, i64, f32, utf8(N), datetime, pf4q, version.
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        default_value = "u16",
+        env = "METERSCOPE_TYPE"
+    )]
+    pub kind: String,
+    /// --address is a PDU address (register number − 1).
+    #[arg(long, env = "METERSCOPE_ZERO_BASED")]
+    pub zero_based: bool,
+    /// Word order of multi-register raw values.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "high-first",
+        env = "METERSCOPE_WORD_ORDER"
+    )]
+    pub word_order: WordOrderArg,
+    /// Register table of a raw read: holding (function 03) or input (04).
+    #[arg(long, value_enum, default_value = "holding", env = "METERSCOPE_TABLE")]
+    pub table: TableArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WordOrderArg {
+    HighFirst,
+    LowFirst,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableArg {
+    Holding,
+    Input,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ParityArg {
+    None,
+    Even,
+    Odd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,6 @@ use crate::comtrade::Scale;
 use crate::meter::measure::aggregate::overall;
 use crate::meter::measure::demand::{DemandConfig, DemandMethod};
 use crate::meter::measure::events::EventThresholds;
-use crate::meter::measure::nominal::{first_second_rms, standard_voltage, system_frequency};
 use crate::meter::measure::roles::{ChannelMap, Signals};
 use crate::meter::measure::{MeterConfig, analyze};
 use crate::report::analysis::{self, AnalysisReport, Setup, Stats};
@@ -106,31 +105,8 @@ fn stats_line(s: &Stats) -> String {
 }
 
 fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterConfig> {
-    let nominal_frequency = match args.line_frequency {
-        Some(f) if f == 50.0 || f == 60.0 => f,
-        Some(f) => bail!("--line-frequency {f}: expected 50 or 60"),
-        None => system_frequency(signals),
-    };
-    let nominal_voltage = match args.nominal {
-        Some(v) if v.is_finite() && v > 0.0 => v,
-        Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
-        None => {
-            let typical = first_second_rms(signals, nominal_frequency)
-                .filter(|v| *v > 0.0)
-                .context(
-                    "the voltage channels hold no samples, so no nominal voltage can be guessed; \
-                     give --nominal",
-                )?;
-            let nominal = standard_voltage(typical);
-            if (typical / nominal - 1.0).abs() > 0.2 {
-                eprintln!(
-                    "warning: the voltage reads {typical:.4} V, far from any standard voltage; \
-                     measuring against {nominal} V (declare it with --nominal)"
-                );
-            }
-            nominal
-        }
-    };
+    let (nominal_voltage, nominal_frequency) =
+        super::nominal_system(signals, args.nominal, args.line_frequency)?;
     let thresholds = EventThresholds {
         sag: args.sag_threshold,
         swell: args.swell_threshold,

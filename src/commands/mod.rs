@@ -3,7 +3,9 @@
 mod analyze;
 mod convert;
 mod info;
-mod synth;
+mod poll;
+mod serve;
+pub(crate) mod synth;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Synth(args)) => synth::run(&args),
         Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Poll(args)) => poll::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,4 +108,42 @@ fn write(capture: &Capture, out: &std::path::Path, options: WriteOptions) -> any
 fn extension(path: &std::path::Path) -> Option<String> {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The declared line-to-neutral voltage and system frequency: as given, or
+/// guessed from the signals (the standard voltage nearest the first
+/// second's typical cycle; the capture's line frequency or its crossings).
+fn nominal_system(
+    signals: &crate::meter::measure::roles::Signals,
+    nominal: Option<f64>,
+    line_frequency: Option<f64>,
+) -> anyhow::Result<(f64, f64)> {
+    use crate::meter::measure::nominal::{first_second_rms, standard_voltage, system_frequency};
+    use anyhow::{Context, bail};
+    let nominal_frequency = match line_frequency {
+        Some(f) if f == 50.0 || f == 60.0 => f,
+        Some(f) => bail!("--line-frequency {f}: expected 50 or 60"),
+        None => system_frequency(signals),
+    };
+    let nominal_voltage = match nominal {
+        Some(v) if v.is_finite() && v > 0.0 => v,
+        Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
+        None => {
+            let typical = first_second_rms(signals, nominal_frequency)
+                .filter(|v| *v > 0.0)
+                .context(
+                    "the voltage channels hold no samples, so no nominal voltage can be guessed; \
+                     give --nominal",
+                )?;
+            let nominal = standard_voltage(typical);
+            if (typical / nominal - 1.0).abs() > 0.2 {
+                eprintln!(
+                    "warning: the voltage reads {typical:.4} V, far from any standard voltage; \
+                     measuring against {nominal} V (declare it with --nominal)"
+                );
+            }
+            nominal
+        }
+    };
+    Ok((nominal_voltage, nominal_frequency))
 }

@@ -1,10 +1,11 @@
 use anyhow::{anyhow, bail};
 
-use crate::cli::SynthArgs;
+use crate::cli::{SynthArgs, WaveArgs};
 use crate::comtrade::WriteOptions;
 use crate::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
 
-fn spec(args: &SynthArgs) -> anyhow::Result<SynthSpec> {
+/// The synthesis spec the wave options describe.
+pub fn spec(args: &WaveArgs) -> anyhow::Result<SynthSpec> {
     let mut disturbances = Vec::new();
     let kinds = [
         (DisturbanceKind::Sag, &args.sag, "--sag"),
@@ -52,7 +53,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         single_file,
     };
     options.check()?;
-    let capture =
-        generate(&spec(args)?, options.revision, options.data_type).map_err(|e| anyhow!(e))?;
+    let capture = generate(&spec(&args.wave)?, options.revision, options.data_type)
+        .map_err(|e| anyhow!(e))?;
     super::write(&capture, &args.out, options)
 }

@@ -123,8 +123,10 @@ pub struct MeterSnapshot {
     pub frequency_10s: Option<FrequencyReading>,
     pub energy: Energy,
     pub demand: Demand,
-    /// Most recent last.
+    /// The most recent events (up to the replay's memory), most recent last.
     pub events: Vec<VoltageEvent>,
+    /// Events recorded since the replay began.
+    pub event_count: u64,
     pub scope: Scope,
 }
 
@@ -143,6 +145,7 @@ pub struct Replay {
     windows: u64,
     frequency: Option<FrequencyReading>,
     events: VecDeque<VoltageEvent>,
+    event_count: u64,
     finished: bool,
     start: NaiveDateTime,
     shifted_times: Vec<f64>,
@@ -194,6 +197,7 @@ impl Replay {
             windows: 0,
             frequency: None,
             events: VecDeque::new(),
+            event_count: 0,
             finished: false,
             start,
             shifted_times: Vec::new(),
@@ -263,6 +267,7 @@ impl Replay {
                 Measured::Window(_) => self.windows += 1,
                 Measured::Frequency(f) => self.frequency = Some(f),
                 Measured::Event(e) => {
+                    self.event_count += 1;
                     self.events.push_back(e);
                     if self.events.len() > self.options.event_memory {
                         self.events.pop_front();
@@ -295,6 +300,7 @@ impl Replay {
             energy: self.engine.energy(),
             demand: self.engine.demand().clone(),
             events: self.events.iter().cloned().collect(),
+            event_count: self.event_count,
             scope: self.scope(),
         }
     }

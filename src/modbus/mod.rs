@@ -1,5 +1,9 @@
 //! The wire: register maps as data, meter-core's Modbus server, and the
 //! console's client links.
 
+pub mod image;
+pub mod link;
 pub mod map;
+pub mod meter_points;
+pub mod server;
 pub mod value;

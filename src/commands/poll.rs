@@ -1,0 +1,341 @@
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{PollArgs, TableArg, WordOrderArg};
+use crate::modbus::link::{Link, LinkStats, Table, Target};
+use crate::modbus::map::{Decoded, RegisterMap};
+use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
+use crate::sanitize::for_terminal;
+
+#[derive(Debug, Serialize)]
+struct Reading {
+    value: Decoded,
+    unit: String,
+}
+
+pub fn run(args: &PollArgs) -> anyhow::Result<()> {
+    let target: Target = args
+        .target
+        .parse()
+        .map_err(|e: String| anyhow!("--target {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = poll_loop(args, target) => result,
+            signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
+        }
+    })
+}
+
+async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
+    let map = if args.raw {
+        None
+    } else {
+        Some(RegisterMap::load(&args.profile)?)
+    };
+    let raw = if args.raw {
+        Some(raw_read(args)?)
+    } else {
+        None
+    };
+    let mut link = Link::new(target);
+    let count = if args.once { Some(1) } else { args.count };
+    let interval = Duration::from_secs_f64(args.interval);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut out = std::io::stdout();
+    let mut polls = 0u64;
+    while count.is_none_or(|n| polls < n) {
+        ticker.tick().await;
+        polls += 1;
+        let time = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+        match (&map, &raw) {
+            (Some(map), _) => {
+                let (values, errors) = poll_profile(&mut link, map).await;
+                print_poll(
+                    args,
+                    &mut out,
+                    &time,
+                    &link,
+                    map,
+                    &values,
+                    &errors,
+                    polls == 1,
+                )?;
+            }
+            (None, Some(raw)) => {
+                let result = raw.read(&mut link).await;
+                print_raw(args, &mut out, &time, &link, raw, result)?;
+            }
+            _ => {}
+        }
+        for note in link.take_notes() {
+            eprintln!("note: {}", for_terminal(&note));
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Reads every block of the map; values of points wholly read, and an
+/// error line for each block that failed.
+async fn poll_profile(
+    link: &mut Link,
+    map: &RegisterMap,
+) -> (BTreeMap<String, Reading>, Vec<String>) {
+    let mut registers: HashMap<u32, u16> = HashMap::new();
+    let mut errors = Vec::new();
+    for read in map.reads() {
+        match link
+            .read(Table::Holding, read.register - 1, read.count)
+            .await
+        {
+            Ok(words) => {
+                for (k, w) in words.iter().enumerate() {
+                    registers.insert(read.register as u32 + k as u32, *w);
+                }
+            }
+            Err(e) => errors.push(format!(
+                "registers {}..{}: {e}",
+                read.register,
+                read.register as u32 + read.count as u32 - 1
+            )),
+        }
+    }
+    let mut values = BTreeMap::new();
+    for point in &map.points {
+        let words: Option<Vec<u16>> = (point.register as u32..point.end())
+            .map(|r| registers.get(&r).copied())
+            .collect();
+        if let Some(words) = words {
+            values.insert(
+                point.name.clone(),
+                Reading {
+                    value: point.decode(&words),
+                    unit: point.unit.clone(),
+                },
+            );
+        }
+    }
+    (values, errors)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_poll(
+    args: &PollArgs,
+    out: &mut impl Write,
+    time: &str,
+    link: &Link,
+    map: &RegisterMap,
+    values: &BTreeMap<String, Reading>,
+    errors: &[String],
+    first: bool,
+) -> anyhow::Result<()> {
+    let target = link.target().to_string();
+    let stats = link.stats();
+    if args.json {
+        let line = json!({ "time": time, "target": target, "values": values, "errors": errors, "stats": stats });
+        writeln!(out, "{line}")?;
+    } else if args.csv {
+        if first {
+            let names: Vec<&str> = map.points.iter().map(|p| p.name.as_str()).collect();
+            writeln!(out, "time,{}", names.join(","))?;
+        }
+        let cells: Vec<String> = map
+            .points
+            .iter()
+            .map(|p| {
+                values
+                    .get(&p.name)
+                    .map_or(String::new(), |r| csv_cell(&r.value))
+            })
+            .collect();
+        writeln!(out, "{time},{}", cells.join(","))?;
+    } else {
+        writeln!(out, "{time}  {target}")?;
+        for point in &map.points {
+            let Some(reading) = values.get(&point.name) else {
+                continue;
+            };
+            writeln!(
+                out,
+                "  {:<28} {:>16} {}",
+                point.name,
+                for_terminal(&text_of(&reading.value)),
+                for_terminal(&reading.unit)
+            )?;
+        }
+        for error in errors {
+            writeln!(out, "  error: {}", for_terminal(error))?;
+        }
+        writeln!(out, "  {}", stats_line(&stats))?;
+    }
+    Ok(())
+}
+
+fn text_of(value: &Decoded) -> String {
+    let one = |v: &PointValue| match v {
+        PointValue::Number(n) => format!("{}", (n * 1e4).round() / 1e4),
+        PointValue::Text(t) => t.clone(),
+        PointValue::Missing => "-".into(),
+    };
+    match value {
+        Decoded::One(v) => one(v),
+        Decoded::Many(vs) => {
+            let shown: Vec<String> = vs.iter().take(4).map(one).collect();
+            let more = if vs.len() > 4 {
+                format!(" … ({} values)", vs.len())
+            } else {
+                String::new()
+            };
+            format!("{}{more}", shown.join(" "))
+        }
+    }
+}
+
+fn csv_cell(value: &Decoded) -> String {
+    let one = |v: &PointValue| match v {
+        PointValue::Number(n) => format!("{n}"),
+        PointValue::Text(t) => t.clone(),
+        PointValue::Missing => String::new(),
+    };
+    let text = match value {
+        Decoded::One(v) => one(v),
+        Decoded::Many(vs) => vs.iter().map(one).collect::<Vec<_>>().join(" "),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn stats_line(s: &LinkStats) -> String {
+    let latency = match (s.latency_ms.p50, s.latency_ms.max) {
+        (Some(p50), Some(max)) => format!(", latency p50 {p50:.2} ms, max {max:.2} ms"),
+        _ => String::new(),
+    };
+    format!(
+        "{} requests, {} responses, {} timeouts, {} exceptions, {} reconnects{latency}",
+        s.requests,
+        s.responses,
+        s.timeouts,
+        s.exceptions.values().sum::<u64>(),
+        s.reconnects
+    )
+}
+
+/// An ad-hoc read: `registers` registers (a quantity of `kind`) from
+/// `address` (PDU).
+struct RawRead {
+    address: u16,
+    /// As the person gave it.
+    given: u32,
+    registers: u16,
+    kind: PointType,
+    order: WordOrder,
+    table: Table,
+}
+
+fn raw_read(args: &PollArgs) -> anyhow::Result<RawRead> {
+    let kind = PointType::parse(&args.kind).map_err(|e| anyhow!("--type {e}"))?;
+    let (Some(given), Some(quantity)) = (args.address, args.quantity) else {
+        bail!("--raw needs --address and --quantity");
+    };
+    let address = if args.zero_based {
+        given
+    } else if given == 0 {
+        bail!("--address 0: register numbers start at 1 (use --zero-based for PDU addresses)");
+    } else {
+        given - 1
+    };
+    let address =
+        u16::try_from(address).map_err(|_| anyhow!("--address {given}: beyond register 65536"))?;
+    let registers = quantity as u64 * kind.registers() as u64;
+    if address as u64 + registers > 65536 {
+        bail!("--address {given} --quantity {quantity}: runs past the last register");
+    }
+    Ok(RawRead {
+        address,
+        given,
+        registers: registers as u16,
+        kind,
+        order: match args.word_order {
+            WordOrderArg::HighFirst => WordOrder::HighFirst,
+            WordOrderArg::LowFirst => WordOrder::LowFirst,
+        },
+        table: match args.table {
+            TableArg::Holding => Table::Holding,
+            TableArg::Input => Table::Input,
+        },
+    })
+}
+
+impl RawRead {
+    /// Reads the registers in one request, exactly as asked, so a meter's
+    /// answer to a quantity of 0 or over 125 can be seen too.
+    async fn read(&self, link: &mut Link) -> Result<Vec<PointValue>, String> {
+        let words = link
+            .read(self.table, self.address, self.registers)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(words
+            .chunks(self.kind.registers() as usize)
+            .map(|w| decode(self.kind, w, self.order, 1.0))
+            .collect())
+    }
+}
+
+fn print_raw(
+    args: &PollArgs,
+    out: &mut impl Write,
+    time: &str,
+    link: &Link,
+    raw: &RawRead,
+    result: Result<Vec<PointValue>, String>,
+) -> anyhow::Result<()> {
+    let target = link.target().to_string();
+    if args.json {
+        let (values, errors) = match &result {
+            Ok(values) => (values.clone(), Vec::new()),
+            Err(e) => (Vec::new(), vec![e.clone()]),
+        };
+        let line = json!({
+            "time": time, "target": target, "address": raw.given, "type": raw.kind.name(),
+            "values": values, "errors": errors, "stats": link.stats(),
+        });
+        writeln!(out, "{line}")?;
+        return Ok(());
+    }
+    match result {
+        Ok(values) => {
+            if args.csv {
+                let cells: Vec<String> = values
+                    .iter()
+                    .map(|v| csv_cell(&Decoded::One(v.clone())))
+                    .collect();
+                writeln!(out, "{time},{}", cells.join(","))?;
+            } else {
+                let width = raw.kind.registers() as u32;
+                for (k, v) in values.iter().enumerate() {
+                    writeln!(
+                        out,
+                        "[{}]  {}",
+                        raw.given + k as u32 * width,
+                        for_terminal(&text_of(&Decoded::One(v.clone())))
+                    )?;
+                }
+            }
+        }
+        Err(e) => writeln!(out, "{time}  error: {}", for_terminal(&e))?,
+    }
+    Ok(())
+}

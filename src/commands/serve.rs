@@ -1,0 +1,208 @@
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::cli::{ParityArg, ServeArgs};
+use crate::comtrade::Scale;
+use crate::comtrade::synth::generate;
+use crate::comtrade::{DataType, Revision};
+use crate::meter::measure::MeterConfig;
+use crate::meter::measure::roles::{ChannelMap, Signals};
+use crate::meter::replay::{Pace, Replay, ReplayOptions, SystemClock};
+use crate::modbus::map::RegisterMap;
+use crate::modbus::meter_points::{Identity, image_of};
+use crate::modbus::server::{MeterService, SharedImage, Transport, drive, serve_rtu, serve_tcp};
+use crate::sanitize::for_terminal;
+
+/// How often the replay moves on and a new image is published.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Where log lines go: stderr, or a file opened for appending.
+#[derive(Clone)]
+struct Log(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Log {
+    fn line(&self, text: &str) {
+        let stamp = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f");
+        if let Ok(mut out) = self.0.lock() {
+            let _ = writeln!(out, "{stamp} {}", for_terminal(text));
+            let _ = out.flush();
+        }
+    }
+}
+
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let log = Log(Arc::new(Mutex::new(match &args.log {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("{}: cannot open the log", path.display()))?,
+        ),
+        None => Box::new(std::io::stderr()),
+    })));
+    let pace = match args.speed.trim() {
+        "max" => Pace::AsFastAsPossible {
+            step: Duration::from_millis(200),
+        },
+        text => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => Pace::Times(x),
+            _ => bail!(
+                "--speed '{text}': expected a multiple of real time such as 1, 0.5 or 10, or max"
+            ),
+        },
+    };
+    let map = RegisterMap::load(&args.profile)?;
+    let (signals, source) = signals(args)?;
+    let (nominal_voltage, nominal_frequency) = super::nominal_system(&signals, args.nominal, None)?;
+    let config = MeterConfig::new(nominal_voltage, nominal_frequency);
+    let options = ReplayOptions {
+        pace,
+        looping: true,
+        start: Some(chrono::Local::now().naive_local()),
+        ..ReplayOptions::default()
+    };
+    let mut replay = Replay::new(
+        Arc::new(signals),
+        config,
+        Box::new(SystemClock::default()),
+        options,
+    );
+    let identity = Identity::default();
+    replay.tick();
+    let image = SharedImage::new(image_of(&map, &replay.snapshot(), &identity));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let driver = drive(
+        replay,
+        map,
+        identity,
+        image.clone(),
+        Arc::clone(&stop),
+        TICK,
+    );
+    let served = runtime.block_on(serve(args, image, log.clone(), &source));
+    stop.store(true, Ordering::Relaxed);
+    let _ = driver.join();
+    log.line("stopped");
+    served
+}
+
+async fn serve(args: &ServeArgs, image: SharedImage, log: Log, source: &str) -> anyhow::Result<()> {
+    let tcp = match (&args.tcp, &args.rtu) {
+        (Some(addr), _) => Some(addr.clone()),
+        (None, None) => Some("127.0.0.1:5020".to_string()),
+        (None, Some(_)) => None,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut stdout = std::io::stdout();
+    if let Some(addr) = tcp {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("--tcp {addr}: cannot listen there"))?;
+        let local = listener.local_addr()?;
+        writeln!(stdout, "listening tcp {local}")?;
+        stdout.flush()?;
+        let service = MeterService::new(image.clone(), args.unit, Transport::Tcp);
+        let log = log.clone();
+        tasks.spawn(async move {
+            serve_tcp(listener, service, move |peer| {
+                log.line(&format!("tcp client {peer} connected"))
+            })
+            .await
+            .map_err(|e| anyhow!("tcp: {e}"))
+        });
+    }
+    if let Some(device) = &args.rtu {
+        let name = device.to_string_lossy().to_string();
+        let port = tokio_serial::SerialStream::open(
+            &tokio_serial::new(&name, args.baud)
+                .data_bits(tokio_serial::DataBits::Eight)
+                .parity(match args.parity {
+                    ParityArg::None => tokio_serial::Parity::None,
+                    ParityArg::Even => tokio_serial::Parity::Even,
+                    ParityArg::Odd => tokio_serial::Parity::Odd,
+                })
+                .stop_bits(if args.stop == 2 {
+                    tokio_serial::StopBits::Two
+                } else {
+                    tokio_serial::StopBits::One
+                }),
+        )
+        .with_context(|| format!("--rtu {name}: cannot open the port"))?;
+        let parity = match args.parity {
+            ParityArg::None => 'N',
+            ParityArg::Even => 'E',
+            ParityArg::Odd => 'O',
+        };
+        writeln!(
+            stdout,
+            "listening rtu {name} {} 8{parity}{} unit {}",
+            args.baud, args.stop, args.unit
+        )?;
+        stdout.flush()?;
+        let service = MeterService::new(image.clone(), args.unit, Transport::Rtu);
+        tasks.spawn(async move {
+            serve_rtu(port, service)
+                .await
+                .map_err(|e| anyhow!("rtu {name}: {e}"))
+        });
+    }
+    log.line(&format!(
+        "meter-core serving unit {} from {source}",
+        args.unit
+    ));
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("cannot wait for Ctrl-C")?;
+            log.line("Ctrl-C: shutting down");
+            tasks.abort_all();
+            Ok(())
+        }
+        Some(ended) = tasks.join_next() => {
+            tasks.abort_all();
+            match ended {
+                Ok(result) => result,
+                Err(e) => Err(anyhow!("a server task failed: {e}")),
+            }
+        }
+    }
+}
+
+/// The samples to replay and a few words on where they came from.
+fn signals(args: &ServeArgs) -> anyhow::Result<(Signals, String)> {
+    match &args.capture {
+        Some(path) => {
+            let capture = super::open_capture(path, &args.read)?;
+            let map = ChannelMap::for_capture(&capture, args.map.as_deref())
+                .with_context(|| format!("{}: cannot replay", path.display()))?;
+            Ok((
+                Signals::from_capture(capture, &map, Scale::AsRecorded),
+                path.display().to_string(),
+            ))
+        }
+        None => {
+            let spec = super::synth::spec(&args.wave)?;
+            let capture =
+                generate(&spec, Revision::R2013, DataType::Float32).map_err(|e| anyhow!(e))?;
+            let map = ChannelMap::for_capture(&capture, None)?;
+            let source = format!(
+                "a synthetic {} Hz, {} V, {} A, pf {} waveform of {} s",
+                spec.frequency, spec.voltage, spec.current, spec.power_factor, spec.duration
+            );
+            Ok((
+                Signals::from_capture(capture, &map, Scale::AsRecorded),
+                source,
+            ))
+        }
+    }
+}

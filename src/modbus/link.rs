@@ -1,0 +1,576 @@
+//! The console's side of the wire: one link per meter, requests one at a
+//! time, each under a timeout. After a timeout or an I/O error the
+//! connection is dropped and built again (with backoff), never reused, so
+//! a late reply can never be taken for the answer to the next request.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_modbus::Slave;
+use tokio_modbus::client::{Context as ModbusContext, Reader};
+
+/// Where a meter is and how to talk to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub transport: TargetTransport,
+    pub unit: u8,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetTransport {
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// RTU framing over a TCP serial gateway.
+    RtuOverTcp {
+        host: String,
+        port: u16,
+    },
+    Rtu(SerialSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialSettings {
+    pub device: String,
+    pub baud: u32,
+    /// 'N', 'E' or 'O'.
+    pub parity: char,
+    pub stop: u8,
+}
+
+const FORMS: &str = "targets look like tcp://HOST:PORT?unit=N&timeout=MS, \
+     rtu:///dev/ttyUSB0?baud=19200&parity=even&stop=1&unit=1&timeout=MS, \
+     or rtu+tcp://HOST:PORT?unit=N (defaults: port 502, unit 1, timeout 1000 ms, \
+     19200 baud, even parity, 1 stop bit)";
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Target, String> {
+        let bad = |why: String| format!("'{text}': {why}; {FORMS}");
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| bad("no scheme".into()))?;
+        let (place, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut unit = 1u8;
+        let mut timeout = Duration::from_millis(1000);
+        let mut serial = SerialSettings {
+            device: place.to_string(),
+            baud: 19200,
+            parity: 'E',
+            stop: 1,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| bad(format!("'{pair}' is not key=value")))?;
+            let number = |max: u64| {
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| *v <= max)
+                    .ok_or_else(|| bad(format!("{key}={value} is not a number up to {max}")))
+            };
+            match key {
+                "unit" => unit = number(255)? as u8,
+                "timeout" => timeout = Duration::from_millis(number(600_000)?.max(1)),
+                "baud" if scheme == "rtu" => serial.baud = number(4_000_000)?.max(50) as u32,
+                "stop" if scheme == "rtu" => {
+                    serial.stop = match value {
+                        "1" => 1,
+                        "2" => 2,
+                        _ => return Err(bad(format!("stop={value}: 1 or 2"))),
+                    }
+                }
+                "parity" if scheme == "rtu" => {
+                    serial.parity = match value.to_ascii_lowercase().as_str() {
+                        "none" | "n" => 'N',
+                        "even" | "e" => 'E',
+                        "odd" | "o" => 'O',
+                        _ => return Err(bad(format!("parity={value}: none, even or odd"))),
+                    }
+                }
+                other => return Err(bad(format!("unknown setting '{other}' for {scheme}"))),
+            }
+        }
+        let host_port = |place: &str| -> Result<(String, u16), String> {
+            if place.is_empty() {
+                return Err(bad("no host".into()));
+            }
+            match place.rsplit_once(':') {
+                Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+                    let port = port
+                        .parse()
+                        .map_err(|_| bad(format!("port '{port}' is not a number")))?;
+                    Ok((host.trim_matches(['[', ']']).to_string(), port))
+                }
+                _ => Ok((place.trim_matches(['[', ']']).to_string(), 502)),
+            }
+        };
+        let transport = match scheme {
+            "tcp" => {
+                let (host, port) = host_port(place)?;
+                TargetTransport::Tcp { host, port }
+            }
+            "rtu+tcp" => {
+                let (host, port) = host_port(place)?;
+                TargetTransport::RtuOverTcp { host, port }
+            }
+            "rtu" => {
+                if serial.device.is_empty() {
+                    return Err(bad("no serial device".into()));
+                }
+                TargetTransport::Rtu(serial)
+            }
+            other => return Err(bad(format!("unknown scheme '{other}'"))),
+        };
+        Ok(Target {
+            transport,
+            unit,
+            timeout,
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.transport {
+            TargetTransport::Tcp { host, port } => {
+                write!(f, "tcp://{host}:{port}?unit={}", self.unit)
+            }
+            TargetTransport::RtuOverTcp { host, port } => {
+                write!(f, "rtu+tcp://{host}:{port}?unit={}", self.unit)
+            }
+            TargetTransport::Rtu(s) => write!(
+                f,
+                "rtu://{}?baud={}&parity={}&stop={}&unit={}",
+                s.device,
+                s.baud,
+                match s.parity {
+                    'N' => "none",
+                    'O' => "odd",
+                    _ => "even",
+                },
+                s.stop,
+                self.unit
+            ),
+        }
+    }
+}
+
+/// Byte counters shared with the transport wrapper.
+#[derive(Debug, Default)]
+struct ByteCounters {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// A transport that counts the bytes crossing it.
+#[derive(Debug)]
+struct Counted<T> {
+    inner: T,
+    counters: Arc<ByteCounters>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.counters
+            .received
+            .fetch_add(read as u64, Ordering::Relaxed);
+        poll
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &poll {
+            self.counters.sent.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Which register table a read addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Function 03.
+    Holding,
+    /// Function 04.
+    Input,
+}
+
+/// Why a request got no registers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("{target}: cannot connect: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("{target}: no answer within {timeout_ms} ms")]
+    Timeout { target: String, timeout_ms: u128 },
+    #[error("{target}: {reason}; the connection is dropped and will be rebuilt")]
+    Io { target: String, reason: String },
+    #[error("{target}: exception {code:02X} ({name}) reading register {register}")]
+    Exception {
+        target: String,
+        code: u8,
+        name: &'static str,
+        register: u32,
+    },
+    #[error("{target}: waiting {wait_ms} ms before connecting again")]
+    Backoff { target: String, wait_ms: u128 },
+}
+
+/// Counters of one link.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkStats {
+    pub requests: u64,
+    pub responses: u64,
+    pub timeouts: u64,
+    /// Exception responses by code, e.g. "02".
+    pub exceptions: BTreeMap<String, u64>,
+    pub crc_errors: u64,
+    pub noise_bytes: u64,
+    pub reconnects: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub latency_ms: Latency,
+}
+
+/// Latency of answered requests, milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub min: Option<f64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Latencies kept for the percentiles.
+const LATENCY_MEMORY: usize = 4096;
+
+pub struct Link {
+    target: Target,
+    context: Option<ModbusContext>,
+    counters: Arc<ByteCounters>,
+    stats: LinkStats,
+    latencies: Vec<f64>,
+    next_latency: usize,
+    connected_before: bool,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    notes: Vec<String>,
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const LAST_BACKOFF: Duration = Duration::from_secs(5);
+
+impl Link {
+    pub fn new(target: Target) -> Link {
+        Link {
+            target,
+            context: None,
+            counters: Arc::new(ByteCounters::default()),
+            stats: LinkStats::default(),
+            latencies: Vec::new(),
+            next_latency: 0,
+            connected_before: false,
+            retry_at: None,
+            backoff: FIRST_BACKOFF,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Things worth telling the person watching (reconnections), since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    pub fn stats(&self) -> LinkStats {
+        let mut stats = self.stats.clone();
+        stats.bytes_sent = self.counters.sent.load(Ordering::Relaxed);
+        stats.bytes_received = self.counters.received.load(Ordering::Relaxed);
+        let mut sorted = self.latencies.clone();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
+        };
+        stats.latency_ms = Latency {
+            min: sorted.first().copied(),
+            p50: at(0.5),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: sorted.last().copied(),
+        };
+        stats
+    }
+
+    /// Reads `count` registers from PDU address `address`.
+    pub async fn read(
+        &mut self,
+        table: Table,
+        address: u16,
+        count: u16,
+    ) -> Result<Vec<u16>, LinkError> {
+        self.ensure_connected().await?;
+        let Some(context) = self.context.as_mut() else {
+            return Err(self.io_error("no connection".into()));
+        };
+        self.stats.requests += 1;
+        let started = Instant::now();
+        let call = async {
+            match table {
+                Table::Holding => context.read_holding_registers(address, count).await,
+                Table::Input => context.read_input_registers(address, count).await,
+            }
+        };
+        match tokio::time::timeout(self.target.timeout, call).await {
+            Err(_) => {
+                self.stats.timeouts += 1;
+                self.drop_connection();
+                Err(LinkError::Timeout {
+                    target: self.target.to_string(),
+                    timeout_ms: self.target.timeout.as_millis(),
+                })
+            }
+            Ok(Err(error)) => {
+                self.drop_connection();
+                Err(self.io_error(error.to_string()))
+            }
+            Ok(Ok(Err(code))) => {
+                self.stats.responses += 1;
+                self.record_latency(started);
+                let code = u8::from(code);
+                *self
+                    .stats
+                    .exceptions
+                    .entry(format!("{code:02X}"))
+                    .or_insert(0) += 1;
+                Err(LinkError::Exception {
+                    target: self.target.to_string(),
+                    code,
+                    name: exception_name(code),
+                    register: address as u32 + 1,
+                })
+            }
+            Ok(Ok(Ok(words))) => {
+                self.stats.responses += 1;
+                self.record_latency(started);
+                self.backoff = FIRST_BACKOFF;
+                Ok(words)
+            }
+        }
+    }
+
+    fn record_latency(&mut self, started: Instant) {
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        if self.latencies.len() < LATENCY_MEMORY {
+            self.latencies.push(ms);
+        } else {
+            self.latencies[self.next_latency] = ms;
+            self.next_latency = (self.next_latency + 1) % LATENCY_MEMORY;
+        }
+    }
+
+    fn io_error(&self, reason: String) -> LinkError {
+        LinkError::Io {
+            target: self.target.to_string(),
+            reason,
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.context = None;
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(LAST_BACKOFF);
+    }
+
+    async fn ensure_connected(&mut self) -> Result<(), LinkError> {
+        if self.context.is_some() {
+            return Ok(());
+        }
+        if let Some(at) = self.retry_at {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let target = self.target.to_string();
+        let connecting = connect(&self.target, Arc::clone(&self.counters));
+        let context = match tokio::time::timeout(self.target.timeout, connecting).await {
+            Ok(Ok(context)) => context,
+            Ok(Err(reason)) => {
+                self.drop_connection();
+                return Err(LinkError::Connect { target, reason });
+            }
+            Err(_) => {
+                self.drop_connection();
+                return Err(LinkError::Connect {
+                    target,
+                    reason: format!(
+                        "no connection within {} ms",
+                        self.target.timeout.as_millis()
+                    ),
+                });
+            }
+        };
+        if self.connected_before {
+            self.stats.reconnects += 1;
+            self.notes.push(format!("{target}: connected again"));
+        }
+        self.connected_before = true;
+        self.retry_at = None;
+        self.context = Some(context);
+        Ok(())
+    }
+}
+
+async fn connect(target: &Target, counters: Arc<ByteCounters>) -> Result<ModbusContext, String> {
+    let slave = Slave(target.unit);
+    match &target.transport {
+        TargetTransport::Tcp { host, port } | TargetTransport::RtuOverTcp { host, port } => {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = stream.set_nodelay(true);
+            let transport = Counted {
+                inner: stream,
+                counters,
+            };
+            Ok(match target.transport {
+                TargetTransport::Tcp { .. } => {
+                    tokio_modbus::client::tcp::attach_slave(transport, slave)
+                }
+                _ => tokio_modbus::client::rtu::attach_slave(transport, slave),
+            })
+        }
+        TargetTransport::Rtu(s) => {
+            let port = tokio_serial::SerialStream::open(
+                &tokio_serial::new(&s.device, s.baud)
+                    .data_bits(tokio_serial::DataBits::Eight)
+                    .parity(match s.parity {
+                        'N' => tokio_serial::Parity::None,
+                        'O' => tokio_serial::Parity::Odd,
+                        _ => tokio_serial::Parity::Even,
+                    })
+                    .stop_bits(if s.stop == 2 {
+                        tokio_serial::StopBits::Two
+                    } else {
+                        tokio_serial::StopBits::One
+                    }),
+            )
+            .map_err(|e| format!("{}: {e}", s.device))?;
+            Ok(tokio_modbus::client::rtu::attach_slave(
+                Counted {
+                    inner: port,
+                    counters,
+                },
+                slave,
+            ))
+        }
+    }
+}
+
+/// The standard name of an exception code.
+pub fn exception_name(code: u8) -> &'static str {
+    match code {
+        0x01 => "illegal function",
+        0x02 => "illegal data address",
+        0x03 => "illegal data value",
+        0x04 => "server device failure",
+        0x05 => "acknowledge",
+        0x06 => "server device busy",
+        0x08 => "memory parity error",
+        0x0A => "gateway path unavailable",
+        0x0B => "gateway target device failed to respond",
+        _ => "unknown exception",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_defaults() {
+        let t: Target = "tcp://10.0.0.5".parse().unwrap();
+        assert_eq!(
+            t.transport,
+            TargetTransport::Tcp {
+                host: "10.0.0.5".into(),
+                port: 502
+            }
+        );
+        assert_eq!((t.unit, t.timeout), (1, Duration::from_millis(1000)));
+        let t: Target = "tcp://localhost:5020?unit=255&timeout=250".parse().unwrap();
+        assert_eq!((t.unit, t.timeout.as_millis()), (255, 250));
+        let t: Target = "rtu:///dev/ttyUSB0?baud=9600&parity=none&stop=2&unit=7"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            t.transport,
+            TargetTransport::Rtu(SerialSettings {
+                device: "/dev/ttyUSB0".into(),
+                baud: 9600,
+                parity: 'N',
+                stop: 2
+            })
+        );
+        assert_eq!(
+            t.to_string(),
+            "rtu:///dev/ttyUSB0?baud=9600&parity=none&stop=2&unit=7"
+        );
+        let t: Target = "rtu+tcp://gw:4001?unit=3".parse().unwrap();
+        assert_eq!(
+            t.transport,
+            TargetTransport::RtuOverTcp {
+                host: "gw".into(),
+                port: 4001
+            }
+        );
+        for bad in [
+            "10.0.0.5:502",
+            "udp://x",
+            "tcp://x?unit=300",
+            "tcp://x?baud=9600",
+            "rtu://?unit=1",
+            "tcp://x:port",
+        ] {
+            let err = bad.parse::<Target>().unwrap_err();
+            assert!(
+                err.contains("targets look like tcp://HOST:PORT"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,729 @@
+//! meter-core on the wire and the console's links, against real peers:
+//! pymodbus (client and server), mbpoll, and socat pty pairs for RTU.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{assert_close, binary, in_ci};
+use serde_json::Value;
+
+/// A child process killed when the test is done with it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// True when every outside program the test needs is here; otherwise says
+/// which is missing and, under CI, fails.
+fn peers(needed: &[&str]) -> bool {
+    for peer in needed {
+        let found = match *peer {
+            "pymodbus" => Command::new("python3")
+                .args(["-c", "import pymodbus, serial"])
+                .status()
+                .is_ok_and(|s| s.success()),
+            program => Command::new("sh")
+                .args(["-c", &format!("command -v {program}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+        };
+        if !found {
+            if in_ci() {
+                panic!("{peer} is missing; .ci/run installs it");
+            }
+            eprintln!("skipped: {peer} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+fn peer_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(name)
+}
+
+/// `meterscope serve` with `args`; returns it and its first stdout line.
+fn serve(args: &[&str]) -> (Running, String) {
+    let mut child = Command::new(binary())
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start meterscope serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    (Running(child), line.trim().to_string())
+}
+
+/// `meterscope serve` on a free TCP port, once its first window is measured.
+fn serve_tcp(args: &[&str]) -> (Running, u16) {
+    let mut all = vec!["--tcp", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    let unit = args
+        .iter()
+        .position(|a| *a == "--unit")
+        .and_then(|k| args.get(k + 1))
+        .map_or(1, |u| u.parse().unwrap());
+    let (child, line) = serve(&all);
+    let port = line
+        .strip_prefix("listening tcp 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("first line: {line:?}"));
+    wait_for_reading(port, unit);
+    (child, port)
+}
+
+/// Waits until voltage A-N (register 3028) reads as a number: the meter
+/// answers from the start, with NaN until its first window is done.
+fn wait_for_reading(port: u16, unit: u8) {
+    let started = Instant::now();
+    loop {
+        let answer = raw_request(port, unit, &[0x03, 0x0B, 0xD3, 0x00, 0x02]);
+        let bits = u32::from_be_bytes([answer[2], answer[3], answer[4], answer[5]]);
+        if !f32::from_bits(bits).is_nan() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no reading within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A pymodbus server holding `registers` (number=word) for `unit`.
+fn pymodbus_server(kind: &str, place: &str, unit: u8, registers: &[(u16, u16)]) -> Running {
+    let mut args = vec![
+        peer_script("pymodbus_server.py").display().to_string(),
+        kind.to_string(),
+        place.to_string(),
+        unit.to_string(),
+    ];
+    args.extend(registers.iter().map(|(r, w)| format!("{r}={w}")));
+    let mut child = Command::new("python3")
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the pymodbus server");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
+    assert_eq!(line.trim(), "ready");
+    Running(child)
+}
+
+fn pymodbus_read(kind: &str, place: &str, unit: u8, reads: &[(u16, u16)]) -> Value {
+    let mut args = vec![
+        peer_script("pymodbus_client.py").display().to_string(),
+        kind.to_string(),
+        place.to_string(),
+        unit.to_string(),
+    ];
+    args.extend(reads.iter().map(|(a, c)| format!("{a}:{c}")));
+    let out = Command::new("python3")
+        .args(&args)
+        .output()
+        .expect("run the pymodbus client");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("pymodbus client: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn poll(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(binary())
+        .arg("poll")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run meterscope poll");
+    assert!(
+        out.status.success(),
+        "poll {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn float(words: &Value) -> f64 {
+    let w: Vec<u32> = words
+        .as_array()
+        .unwrap_or_else(|| panic!("registers: {words}"))
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    f32::from_bits((w[0] << 16) | w[1]) as f64
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A socat pty pair: two device paths joined back to back.
+fn pty_pair(dir: &Path) -> (Running, String, String) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let child = Command::new("socat")
+        .args([
+            format!("pty,raw,echo=0,link={}", a.display()),
+            format!("pty,raw,echo=0,link={}", b.display()),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start socat");
+    let started = Instant::now();
+    while !(a.exists() && b.exists()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "socat made no ptys"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (
+        Running(child),
+        a.display().to_string(),
+        b.display().to_string(),
+    )
+}
+
+/// What meter-core measures for the default synthetic waveform with pf 0.9
+/// and 5 % third harmonic: the closed forms the wire must carry.
+const WAVE: [&str; 4] = ["--pf", "0.9", "--harmonics", "3:5"];
+
+fn expected_voltage() -> f64 {
+    230.0 * (1.0f64 + 0.05 * 0.05).sqrt()
+}
+
+fn expected_power_kw() -> f64 {
+    // Fundamental and third harmonic, the latter displaced by 3φ.
+    let phi = 0.9f64.acos();
+    (230.0 * 100.0 * 0.9 + 11.5 * 5.0 * (3.0 * phi).cos()) / 1000.0
+}
+
+#[test]
+fn serve_prints_the_real_port_first_and_pymodbus_reads_it() {
+    if !peers(&["pymodbus"]) {
+        return;
+    }
+    let (_server, port) = serve_tcp(&WAVE);
+    let port = port.to_string();
+    // Voltage A-N, active power A, the meter name; unit 1 and unit 255.
+    let got = pymodbus_read("tcp", &port, 1, &[(3027, 2), (3053, 2), (29, 20)]);
+    assert_close(
+        float(&got[0]),
+        expected_voltage(),
+        0.01,
+        "voltage_an over pymodbus",
+    );
+    assert_close(
+        float(&got[1]),
+        expected_power_kw(),
+        0.01,
+        "active_power_a over pymodbus",
+    );
+    let name: Vec<u8> = got[2]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| (w.as_u64().unwrap() as u16).to_be_bytes())
+        .collect();
+    assert!(name.starts_with(b"meter-core\0"), "{name:?}");
+    let got = pymodbus_read("tcp", &port, 255, &[(3109, 2)]);
+    assert_close(float(&got[0]), 50.0, 0.005, "frequency to unit 255");
+    // A hole in the map and the registers before it.
+    let got = pymodbus_read("tcp", &port, 1, &[(3199, 2), (0, 1), (28, 1)]);
+    for answer in got.as_array().unwrap() {
+        assert_eq!(answer["exception"], 2, "{got}");
+    }
+}
+
+#[test]
+fn poll_and_mbpoll_agree_with_pymodbus_on_meter_core() {
+    if !peers(&["pymodbus", "mbpoll"]) {
+        return;
+    }
+    let (_server, port) = serve_tcp(&WAVE);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let polls = poll(&["--target", &target, "--once"]);
+    let values = &polls[0]["values"];
+    assert_eq!(
+        polls[0]["errors"].as_array().unwrap().len(),
+        0,
+        "{}",
+        polls[0]
+    );
+    assert_close(
+        values["voltage_an"]["value"].as_f64().unwrap(),
+        expected_voltage(),
+        0.01,
+        "poll voltage_an",
+    );
+    assert_eq!(values["voltage_an"]["unit"], "V");
+    assert_close(
+        values["active_power_total"]["value"].as_f64().unwrap(),
+        3.0 * expected_power_kw(),
+        0.03,
+        "total P",
+    );
+    assert_close(
+        values["power_factor_a"]["value"].as_f64().unwrap(),
+        expected_power_kw() / (expected_voltage() * 100.125 / 1000.0),
+        0.002,
+        "PF",
+    );
+    assert_close(
+        values["thd_voltage_an"]["value"].as_f64().unwrap(),
+        5.0,
+        0.01,
+        "THD",
+    );
+    assert_eq!(values["meter_name"]["value"], "meter-core");
+    assert_eq!(values["firmware"]["value"], "3.0.0");
+    assert!(
+        values["meter_time"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+    let stats = &polls[0]["stats"];
+    assert_eq!(stats["requests"], stats["responses"]);
+    assert!(stats["latency_ms"]["p99"].is_number());
+
+    let out = Command::new("mbpoll")
+        .args([
+            "-m",
+            "tcp",
+            "-p",
+            &port.to_string(),
+            "-a",
+            "1",
+            "-r",
+            "3028",
+            "-c",
+            "2",
+            "-t",
+            "4:float",
+            "-B",
+            "-1",
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("run mbpoll");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("[3028]:"))
+        .unwrap_or_else(|| panic!("mbpoll: {text}"));
+    let v: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert_close(v, expected_voltage(), 0.01, "mbpoll voltage_an");
+}
+
+/// Sends one raw Modbus TCP request and returns the PDU of the answer.
+fn raw_request(port: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut frame = vec![0x12, 0x34, 0, 0, 0, (pdu.len() + 1) as u8, unit];
+    frame.extend_from_slice(pdu);
+    stream.write_all(&frame).unwrap();
+    let mut header = [0u8; 7];
+    stream.read_exact(&mut header).expect("an answer");
+    assert_eq!(&header[..2], &[0x12, 0x34], "transaction id echoed");
+    let mut rest = vec![0u8; header[5] as usize - 1];
+    stream.read_exact(&mut rest).unwrap();
+    rest
+}
+
+#[test]
+fn exceptions_follow_the_vendor_meters() {
+    let (_server, port) = serve_tcp(&[]);
+    // Quantities 0 and 126: illegal data value.
+    assert_eq!(
+        raw_request(port, 1, &[0x03, 0x0B, 0xD3, 0x00, 0x00]),
+        [0x83, 0x03]
+    );
+    assert_eq!(
+        raw_request(port, 1, &[0x03, 0x0B, 0xD3, 0x00, 0x7E]),
+        [0x83, 0x03]
+    );
+    // A read starting in the map may span reserved registers (3034, 3035).
+    let answer = raw_request(port, 1, &[0x03, 0x0B, 0xD9, 0x00, 0x02]);
+    assert_eq!(answer, [0x03, 0x04, 0x80, 0x00, 0x80, 0x00]);
+    // Starting outside the map, or running past its end: illegal data address.
+    assert_eq!(
+        raw_request(port, 1, &[0x03, 0x00, 0x00, 0x00, 0x01]),
+        [0x83, 0x02]
+    );
+    assert_eq!(
+        raw_request(port, 1, &[0x03, 0x00, 0x1D, 0x00, 0x3D]),
+        [0x83, 0x02]
+    );
+    // Function 04 answers as 03; writes are not supported.
+    assert_eq!(
+        raw_request(port, 1, &[0x04, 0x0C, 0x25, 0x00, 0x02])[..2],
+        [0x04, 0x04]
+    );
+    assert_eq!(
+        raw_request(port, 1, &[0x06, 0x0B, 0xB7, 0x00, 0x01]),
+        [0x86, 0x01]
+    );
+
+    // The same through poll --raw.
+    let target = format!("tcp://127.0.0.1:{port}");
+    for (quantity, code) in [("0", "03"), ("126", "03")] {
+        let got = poll(&[
+            "--target",
+            &target,
+            "--raw",
+            "--address",
+            "3028",
+            "--quantity",
+            quantity,
+            "--once",
+        ]);
+        let error = got[0]["errors"][0].as_str().unwrap();
+        assert!(error.contains(&format!("exception {code}")), "{error}");
+        assert_eq!(got[0]["stats"]["exceptions"][code], 1);
+    }
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3200",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert!(
+        got[0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("exception 02 (illegal data address) reading register 3200")
+    );
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3027",
+        "--zero-based",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert_close(
+        got[0]["values"][0].as_f64().unwrap(),
+        230.0,
+        0.01,
+        "zero-based address",
+    );
+}
+
+#[test]
+fn a_wrong_unit_id_is_silence_then_a_counted_timeout() {
+    let (_server, port) = serve_tcp(&["--unit", "7"]);
+    let target = format!("tcp://127.0.0.1:{port}?unit=8&timeout=200");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "2",
+        "--count",
+        "2",
+        "--interval",
+        "50ms",
+    ]);
+    assert!(
+        got[0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 200 ms")
+    );
+    assert_eq!(got[1]["stats"]["timeouts"], 2);
+    assert_eq!(got[1]["stats"]["responses"], 0);
+    // After a timeout the connection is rebuilt, never reused.
+    assert_eq!(got[1]["stats"]["reconnects"], 1);
+    let right = format!("tcp://127.0.0.1:{port}?unit=7");
+    let got = poll(&[
+        "--target",
+        &right,
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert_close(
+        got[0]["values"][0].as_f64().unwrap(),
+        230.0,
+        0.01,
+        "the right unit",
+    );
+}
+
+#[test]
+fn poll_reads_a_pymodbus_server_over_tcp() {
+    if !peers(&["pymodbus"]) {
+        return;
+    }
+    let port = free_port();
+    // 230.25 V as a float, a name, and a 64-bit energy of 1 234 567 890 123 Wh.
+    let energy = 1_234_567_890_123u64;
+    let mut registers = vec![(3028, 0x4366), (3029, 0x4000), (30, 0x4142), (31, 0x4300)];
+    for k in 0..4 {
+        registers.push((3204 + k, (energy >> (16 * (3 - k))) as u16));
+    }
+    let _server = pymodbus_server("tcp", &port.to_string(), 3, &registers);
+    let target = format!("tcp://127.0.0.1:{port}?unit=3");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert_eq!(got[0]["values"][0], 230.25);
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3204",
+        "--quantity",
+        "1",
+        "--type",
+        "i64",
+        "--once",
+    ]);
+    assert_eq!(got[0]["values"][0].as_f64().unwrap(), energy as f64);
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "30",
+        "--quantity",
+        "1",
+        "--type",
+        "utf8(2)",
+        "--once",
+    ]);
+    assert_eq!(got[0]["values"][0], "ABC");
+    assert_eq!(got[0]["type"], "utf8(2)");
+    assert_eq!(got[0]["address"], 30);
+}
+
+#[test]
+fn the_link_reconnects_when_the_server_comes_back() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (server, _) = serve(&["--tcp", &listen]);
+    let target = format!("tcp://127.0.0.1:{port}?timeout=300");
+    let mut child = Command::new(binary())
+        .args([
+            "poll",
+            "--target",
+            &target,
+            "--raw",
+            "--address",
+            "3028",
+            "--quantity",
+            "1",
+            "--type",
+            "f32",
+            "--json",
+            "--count",
+            "12",
+            "--interval",
+            "250ms",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start poll");
+    std::thread::sleep(Duration::from_millis(700));
+    drop(server);
+    std::thread::sleep(Duration::from_millis(700));
+    let (_back, _) = serve(&["--tcp", &listen]);
+    let status = child.wait().expect("poll ends");
+    assert!(status.success());
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    assert!(
+        lines
+            .iter()
+            .any(|l| !l["errors"].as_array().unwrap().is_empty()),
+        "the outage is seen"
+    );
+    let last = lines.last().unwrap();
+    assert_close(
+        last["values"][0].as_f64().unwrap(),
+        230.0,
+        0.01,
+        "read again after the restart",
+    );
+    assert!(last["stats"]["reconnects"].as_u64().unwrap() >= 1, "{last}");
+    assert!(stderr.contains("connected again"), "{stderr}");
+}
+
+#[test]
+fn pymodbus_and_mbpoll_read_meter_core_over_rtu() {
+    if !peers(&["pymodbus", "mbpoll", "socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, a, b) = pty_pair(dir.path());
+    let mut args = vec!["--rtu", a.as_str(), "--parity", "none", "--unit", "5"];
+    args.extend_from_slice(&WAVE);
+    let (_server, line) = serve(&args);
+    assert_eq!(line, format!("listening rtu {a} 19200 8N1 unit 5"));
+    // The meter answers from the start, with NaN until its first window is done.
+    let started = Instant::now();
+    let got = loop {
+        let got = pymodbus_read("serial", &b, 5, &[(3027, 2), (3053, 2)]);
+        if !float(&got[0]).is_nan() || started.elapsed() > Duration::from_secs(5) {
+            break got;
+        }
+    };
+    assert_close(
+        float(&got[0]),
+        expected_voltage(),
+        0.01,
+        "voltage_an over RTU",
+    );
+    assert_close(
+        float(&got[1]),
+        expected_power_kw(),
+        0.01,
+        "active_power_a over RTU",
+    );
+    let out = Command::new("mbpoll")
+        .args([
+            "-m", "rtu", "-b", "19200", "-P", "none", "-a", "5", "-r", "3110", "-c", "1", "-t",
+            "4:float", "-B", "-1", &b,
+        ])
+        .output()
+        .expect("run mbpoll");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("[3110]:"))
+        .unwrap_or_else(|| panic!("mbpoll: {text}"));
+    let hz: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert_close(hz, 50.0, 0.005, "frequency over RTU");
+    // Another unit's request gets silence, and the port keeps working.
+    let target = format!("rtu://{b}?baud=19200&parity=none&unit=6&timeout=300");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert_eq!(got[0]["stats"]["timeouts"], 1);
+    let target = format!("rtu://{b}?baud=19200&parity=none&unit=5");
+    let got = poll(&["--target", &target, "--once", "--profile", "meter-core"]);
+    assert_close(
+        got[0]["values"]["voltage_an"]["value"].as_f64().unwrap(),
+        expected_voltage(),
+        0.01,
+        "poll over RTU",
+    );
+    let h = got[0]["values"]["harmonics_voltage_a"]["value"]
+        .as_array()
+        .unwrap();
+    assert_eq!(h.len(), 50);
+    assert_close(
+        h[2].as_f64().unwrap(),
+        11.5,
+        0.05,
+        "third harmonic over RTU",
+    );
+}
+
+#[test]
+fn poll_reads_a_pymodbus_server_over_rtu() {
+    if !peers(&["pymodbus", "socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, a, b) = pty_pair(dir.path());
+    let _server = pymodbus_server("serial", &a, 9, &[(3110, 0x4248), (3111, 0x0000)]);
+    let target = format!("rtu://{b}?baud=19200&parity=none&unit=9");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3110",
+        "--quantity",
+        "1",
+        "--type",
+        "f32",
+        "--once",
+    ]);
+    assert_eq!(got[0]["values"][0], 50.0, "{}", got[0]);
+    assert_eq!(got[0]["stats"]["bytes_sent"], 8);
+    assert_eq!(got[0]["stats"]["bytes_received"], 9);
+}
