@@ -43,6 +43,13 @@ pub enum Command {
     /// Read a meter: every point of a profile, decoded, or an ad-hoc run of
     /// registers with --raw.
     Poll(Box<PollArgs>),
+    /// Poll a meter and print every frame on the wire as it goes: time,
+    /// direction, gap, unit, function, CRC, hex and a decode.
+    Monitor(MonitorArgs),
+    /// List the serial ports present, with USB vendor, product and serial.
+    Ports(PortsArgs),
+    /// Find who answers on an unknown RS-485 line: baud, parity and unit id.
+    Scan(ScanArgs),
 }
 
 /// How to read an input capture.
@@ -380,6 +387,84 @@ pub struct PollArgs {
     /// Register table of a raw read: holding (function 03) or input (04).
     #[arg(long, value_enum, default_value = "holding", env = "METERSCOPE_TABLE")]
     pub table: TableArg,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The meter to read, as for poll.
+    #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
+    pub target: String,
+    /// Register map polled: a built-in profile name or a .ron file.
+    #[arg(long, default_value = "powerlogic", env = "METERSCOPE_PROFILE")]
+    pub profile: String,
+    /// Time between polls, e.g. 1s, 200ms.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
+          env = "METERSCOPE_INTERVAL")]
+    pub interval: f64,
+    /// Stop after this many polls; without it, at Ctrl-C.
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    pub count: Option<u64>,
+    /// Also write every frame line to this file (replaced).
+    #[arg(long, value_name = "FILE", env = "METERSCOPE_SAVE")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortsArgs {
+    /// One JSON list instead of a table.
+    #[arg(long, env = "METERSCOPE_JSON")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  meterscope scan --port /dev/ttyUSB0 --bauds 9600,19200 --parity even,none --units 1-32"
+)]
+pub struct ScanArgs {
+    /// The serial device.
+    #[arg(long, value_name = "DEVICE", env = "METERSCOPE_PORT")]
+    pub port: String,
+    /// Baud rates to try, in order.
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "19200,9600,38400,115200,4800,57600",
+        value_delimiter = ',',
+        env = "METERSCOPE_BAUDS"
+    )]
+    pub bauds: Vec<u32>,
+    /// Parities to try at each baud rate.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LIST",
+        default_value = "even,none,odd",
+        value_delimiter = ',',
+        env = "METERSCOPE_PARITIES"
+    )]
+    pub parity: Vec<ParityArg>,
+    /// Unit ids to try: a range such as 1-247, or a list such as 1,2,10-20.
+    #[arg(
+        long,
+        value_name = "UNITS",
+        default_value = "1-247",
+        env = "METERSCOPE_UNITS"
+    )]
+    pub units: String,
+    /// How long to wait for each answer, e.g. 100ms.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration,
+          env = "METERSCOPE_TIMEOUT")]
+    pub timeout: f64,
+    /// Register asked for (any answer, even an exception, counts).
+    #[arg(long, value_name = "N", default_value_t = 1, env = "METERSCOPE_REGISTER",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub register: u16,
+    /// Stop at the first device found.
+    #[arg(long, env = "METERSCOPE_FIRST")]
+    pub first: bool,
+    /// One JSON list of what answered instead of a table.
+    #[arg(long, env = "METERSCOPE_JSON")]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -727,3 +727,205 @@ fn poll_reads_a_pymodbus_server_over_rtu() {
     assert_eq!(got[0]["stats"]["bytes_sent"], 8);
     assert_eq!(got[0]["stats"]["bytes_received"], 9);
 }
+
+/// A peer script that prints "ready" once it is listening.
+fn peer(script: &str, args: &[&str]) -> Running {
+    let mut child = Command::new("python3")
+        .arg(peer_script(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the peer");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    assert_eq!(line.trim(), "ready", "{script}");
+    Running(child)
+}
+
+#[test]
+fn a_late_answer_is_never_taken_for_the_next_one() {
+    if !peers(&["python3"]) {
+        return;
+    }
+    let port = free_port();
+    let _server = peer("late_tcp_server.py", &[&port.to_string(), "600"]);
+    let target = format!("tcp://127.0.0.1:{port}?timeout=200");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "100",
+        "--quantity",
+        "1",
+        "--count",
+        "3",
+        "--interval",
+        "800ms",
+    ]);
+    assert!(
+        got[0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 200 ms"),
+        "{}",
+        got[0]
+    );
+    // The second request's answer is the second one, not the first one late.
+    assert_eq!(got[1]["values"][0], 2, "{}", got[1]);
+    assert_eq!(got[2]["values"][0], 3, "{}", got[2]);
+    assert_eq!(got[2]["stats"]["timeouts"], 1);
+    assert_eq!(got[2]["stats"]["reconnects"], 1);
+}
+
+#[test]
+fn garbage_and_bad_crc_on_rtu_are_counted_and_the_link_recovers() {
+    if !peers(&["pymodbus", "socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, a, b) = pty_pair(dir.path());
+    let _device = peer("faulty_rtu_device.py", &[&a, "4"]);
+    let target = format!("rtu://{b}?baud=19200&parity=none&unit=4&timeout=300");
+    let got = poll(&[
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "10",
+        "--quantity",
+        "2",
+        "--count",
+        "2",
+        "--interval",
+        "500ms",
+    ]);
+    assert!(
+        got[0]["errors"][0].as_str().unwrap().contains("no answer"),
+        "{}",
+        got[0]
+    );
+    assert_eq!(
+        got[1]["values"],
+        serde_json::json!([0x1234, 0x1234]),
+        "{}",
+        got[1]
+    );
+    let stats = &got[1]["stats"];
+    assert_eq!(stats["crc_errors"], 1, "{stats}");
+    assert_eq!(stats["noise_bytes"], 3, "{stats}");
+    assert_eq!(stats["timeouts"], 1);
+}
+
+#[test]
+fn scan_finds_meter_core_at_a_unit_it_was_not_told() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, a, b) = pty_pair(dir.path());
+    let (_server, _) = serve(&["--rtu", &a, "--parity", "none", "--unit", "42"]);
+    let out = Command::new(binary())
+        .args([
+            "scan",
+            "--port",
+            &b,
+            "--bauds",
+            "19200",
+            "--parity",
+            "none",
+            "--units",
+            "38-45",
+            "--timeout",
+            "80ms",
+            "--json",
+        ])
+        .output()
+        .expect("run scan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        found,
+        serde_json::json!([{"baud": 19200, "parity": "N", "unit": 42, "function": 0x83}])
+    );
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("unit  45 (8/8), found 1"), "{progress}");
+}
+
+#[test]
+fn monitor_prints_every_frame_and_saves_them() {
+    let (_server, port) = serve_tcp(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("frames.txt");
+    let out = Command::new(binary())
+        .args([
+            "monitor",
+            "--target",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--count",
+            "1",
+            "--save",
+            saved.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run monitor");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    // Nine reads of the powerlogic profile, each a request and an answer.
+    assert_eq!(lines.len(), 18, "{text}");
+    assert!(
+        lines[0].contains("-> ")
+            && lines[0].contains("read 60 holding registers from 30 (address 29)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("<- ") && lines[1].contains("60 registers: 6D65 7465 722D 636F"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains("… (129 bytes)"),
+        "long frames are cut on screen: {}",
+        lines[1]
+    );
+    let file = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(file.lines().count(), 18);
+    assert!(!file.contains("… ("), "the file keeps every byte");
+    assert!(file.lines().nth(1).unwrap().len() > 129 * 3);
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        summary.contains("9 requests, 9 responses, 0 timeouts"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn ports_lists_without_failing() {
+    let out = Command::new(binary())
+        .args(["ports", "--json"])
+        .output()
+        .expect("run ports");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for port in ports.as_array().unwrap() {
+        assert!(port["device"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(["usb", "pci", "bluetooth", "unknown"].contains(&port["kind"].as_str().unwrap()));
+    }
+}

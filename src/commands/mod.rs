@@ -3,7 +3,10 @@
 mod analyze;
 mod convert;
 mod info;
+mod monitor;
 mod poll;
+mod ports;
+mod scan;
 mod serve;
 pub(crate) mod synth;
 
@@ -34,9 +37,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Poll(args)) => poll::run(&args),
+        Some(Command::Monitor(args)) => monitor::run(&args),
+        Some(Command::Ports(args)) => ports::run(&args),
+        Some(Command::Scan(args)) => scan::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): nothing to report.
+        Err(error) if broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let mut message = format!("error: {error}");
             for cause in error.chain().skip(1) {
@@ -46,6 +54,14 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Sanitises each line but keeps the line breaks between them.

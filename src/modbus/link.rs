@@ -8,13 +8,14 @@ use std::fmt;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_modbus::Slave;
+
+use super::tap::{Framing, Tap};
 use tokio_modbus::client::{Context as ModbusContext, Reader};
 
 /// Where a meter is and how to talk to it.
@@ -168,21 +169,14 @@ impl fmt::Display for Target {
     }
 }
 
-/// Byte counters shared with the transport wrapper.
-#[derive(Debug, Default)]
-struct ByteCounters {
-    sent: AtomicU64,
-    received: AtomicU64,
-}
-
-/// A transport that counts the bytes crossing it.
+/// A transport whose bytes pass the tap on their way.
 #[derive(Debug)]
-struct Counted<T> {
+struct Tapped<T> {
     inner: T,
-    counters: Arc<ByteCounters>,
+    tap: Arc<Tap>,
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+impl<T: AsyncRead + Unpin> AsyncRead for Tapped<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -190,15 +184,14 @@ impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        self.counters
-            .received
-            .fetch_add(read as u64, Ordering::Relaxed);
+        if buf.filled().len() > before {
+            self.tap.received(&buf.filled()[before..]);
+        }
         poll
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tapped<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -206,7 +199,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.counters.sent.fetch_add(*n as u64, Ordering::Relaxed);
+            self.tap.sent(&data[..*n]);
         }
         poll
     }
@@ -281,7 +274,7 @@ const LATENCY_MEMORY: usize = 4096;
 pub struct Link {
     target: Target,
     context: Option<ModbusContext>,
-    counters: Arc<ByteCounters>,
+    tap: Arc<Tap>,
     stats: LinkStats,
     latencies: Vec<f64>,
     next_latency: usize,
@@ -296,10 +289,15 @@ const LAST_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Link {
     pub fn new(target: Target) -> Link {
+        let framing = match &target.transport {
+            TargetTransport::Tcp { .. } => Framing::Tcp,
+            TargetTransport::RtuOverTcp { .. } => Framing::Rtu { baud: 115_200 },
+            TargetTransport::Rtu(s) => Framing::Rtu { baud: s.baud },
+        };
         Link {
             target,
             context: None,
-            counters: Arc::new(ByteCounters::default()),
+            tap: Arc::new(Tap::new(framing)),
             stats: LinkStats::default(),
             latencies: Vec::new(),
             next_latency: 0,
@@ -319,10 +317,18 @@ impl Link {
         std::mem::take(&mut self.notes)
     }
 
+    /// Every frame this link has sent and received.
+    pub fn tap(&self) -> &Arc<Tap> {
+        &self.tap
+    }
+
     pub fn stats(&self) -> LinkStats {
         let mut stats = self.stats.clone();
-        stats.bytes_sent = self.counters.sent.load(Ordering::Relaxed);
-        stats.bytes_received = self.counters.received.load(Ordering::Relaxed);
+        let counts = self.tap.counts();
+        stats.bytes_sent = counts.bytes_sent;
+        stats.bytes_received = counts.bytes_received;
+        stats.crc_errors = counts.crc_errors;
+        stats.noise_bytes = counts.noise_bytes;
         let mut sorted = self.latencies.clone();
         sorted.sort_by(f64::total_cmp);
         let at = |q: f64| {
@@ -413,6 +419,7 @@ impl Link {
     }
 
     fn drop_connection(&mut self) {
+        self.tap.flush();
         self.context = None;
         self.retry_at = Some(Instant::now() + self.backoff);
         self.backoff = (self.backoff * 2).min(LAST_BACKOFF);
@@ -426,7 +433,7 @@ impl Link {
             tokio::time::sleep_until(at.into()).await;
         }
         let target = self.target.to_string();
-        let connecting = connect(&self.target, Arc::clone(&self.counters));
+        let connecting = connect(&self.target, Arc::clone(&self.tap));
         let context = match tokio::time::timeout(self.target.timeout, connecting).await {
             Ok(Ok(context)) => context,
             Ok(Err(reason)) => {
@@ -455,7 +462,7 @@ impl Link {
     }
 }
 
-async fn connect(target: &Target, counters: Arc<ByteCounters>) -> Result<ModbusContext, String> {
+async fn connect(target: &Target, tap: Arc<Tap>) -> Result<ModbusContext, String> {
     let slave = Slave(target.unit);
     match &target.transport {
         TargetTransport::Tcp { host, port } | TargetTransport::RtuOverTcp { host, port } => {
@@ -463,10 +470,7 @@ async fn connect(target: &Target, counters: Arc<ByteCounters>) -> Result<ModbusC
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = stream.set_nodelay(true);
-            let transport = Counted {
-                inner: stream,
-                counters,
-            };
+            let transport = Tapped { inner: stream, tap };
             Ok(match target.transport {
                 TargetTransport::Tcp { .. } => {
                     tokio_modbus::client::tcp::attach_slave(transport, slave)
@@ -491,10 +495,7 @@ async fn connect(target: &Target, counters: Arc<ByteCounters>) -> Result<ModbusC
             )
             .map_err(|e| format!("{}: {e}", s.device))?;
             Ok(tokio_modbus::client::rtu::attach_slave(
-                Counted {
-                    inner: port,
-                    counters,
-                },
+                Tapped { inner: port, tap },
                 slave,
             ))
         }

@@ -5,5 +5,7 @@ pub mod image;
 pub mod link;
 pub mod map;
 pub mod meter_points;
+pub mod scan;
 pub mod server;
+pub mod tap;
 pub mod value;

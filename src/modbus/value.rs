@@ -93,13 +93,27 @@ impl PointType {
 }
 
 /// A decoded value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PointValue {
     Number(f64),
     Text(String),
     /// Not available: a NaN float, as a meter marks a value it lacks.
     Missing,
+}
+
+impl Serialize for PointValue {
+    /// Whole numbers as integers (a register count reads 2, not 2.0),
+    /// missing values as null.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PointValue::Number(v) if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 => {
+                serializer.serialize_i64(*v as i64)
+            }
+            PointValue::Number(v) => serializer.serialize_f64(*v),
+            PointValue::Text(t) => serializer.serialize_str(t),
+            PointValue::Missing => serializer.serialize_none(),
+        }
+    }
 }
 
 impl PointValue {

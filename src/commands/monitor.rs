@@ -1,0 +1,87 @@
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+
+use crate::cli::MonitorArgs;
+use crate::modbus::link::{Link, Table, Target};
+use crate::modbus::map::RegisterMap;
+use crate::sanitize::for_terminal;
+
+/// Bytes of hex shown per frame on screen; the saved file has them all.
+const SCREEN_BYTES: usize = 32;
+
+pub fn run(args: &MonitorArgs) -> anyhow::Result<()> {
+    let target: Target = args
+        .target
+        .parse()
+        .map_err(|e: String| anyhow!("--target {e}"))?;
+    let map = RegisterMap::load(&args.profile)?;
+    let mut save = match &args.save {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot write the frames there", path.display()))?,
+        ),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut link = Link::new(target);
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = watch(args, &map, &mut link, &mut save) => result,
+            signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
+        }
+    });
+    let s = link.stats();
+    eprintln!(
+        "{} requests, {} responses, {} timeouts, {} exceptions, {} CRC errors, {} noise bytes, {} reconnects, {} bytes sent, {} received",
+        s.requests,
+        s.responses,
+        s.timeouts,
+        s.exceptions.values().sum::<u64>(),
+        s.crc_errors,
+        s.noise_bytes,
+        s.reconnects,
+        s.bytes_sent,
+        s.bytes_received
+    );
+    result
+}
+
+async fn watch(
+    args: &MonitorArgs,
+    map: &RegisterMap,
+    link: &mut Link,
+    save: &mut Option<std::fs::File>,
+) -> anyhow::Result<()> {
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(args.interval));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut out = std::io::stdout();
+    let mut polls = 0u64;
+    while args.count.is_none_or(|n| polls < n) {
+        ticker.tick().await;
+        polls += 1;
+        for read in map.reads() {
+            let result = link
+                .read(Table::Holding, read.register - 1, read.count)
+                .await;
+            for frame in link.tap().take_new() {
+                writeln!(out, "{}", for_terminal(&frame.line_within(SCREEN_BYTES)))?;
+                if let Some(file) = save.as_mut() {
+                    writeln!(file, "{}", frame.line())?;
+                }
+            }
+            if let Err(e) = result {
+                writeln!(out, "# {}", for_terminal(&e.to_string()))?;
+            }
+            for note in link.take_notes() {
+                writeln!(out, "# {}", for_terminal(&note))?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,511 @@
+//! The traffic tap: every frame a link sends or receives, with its time,
+//! the gap before it, its bytes, a CRC verdict on RTU and a one-line
+//! decode. It sits between a link and its transport, so it sees the bytes
+//! as they are, including the ones the Modbus codec throws away: bad CRCs
+//! and noise are counted here.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Local};
+
+use super::link::exception_name;
+
+/// Frames kept in memory; older ones are dropped first.
+pub const FRAME_MEMORY: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Tcp,
+    /// RTU at this many bits per second (11 bits a character).
+    Rtu {
+        baud: u32,
+    },
+}
+
+/// One frame on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub time: DateTime<Local>,
+    pub direction: Direction,
+    /// Time since the previous frame in either direction.
+    pub gap: Duration,
+    pub unit: Option<u8>,
+    pub function: Option<u8>,
+    pub bytes: Vec<u8>,
+    /// RTU only: whether the CRC checks out.
+    pub crc_ok: Option<bool>,
+    pub decode: String,
+}
+
+impl Frame {
+    /// One line: time, direction, gap, unit, function, CRC, hex, decode.
+    pub fn line(&self) -> String {
+        self.line_within(usize::MAX)
+    }
+
+    /// The same with at most `bytes` bytes of hex, for a screen.
+    pub fn line_within(&self, bytes: usize) -> String {
+        let shown = if self.bytes.len() > bytes {
+            format!(
+                "{} … ({} bytes)",
+                hex(&self.bytes[..bytes]),
+                self.bytes.len()
+            )
+        } else {
+            hex(&self.bytes)
+        };
+        let arrow = match self.direction {
+            Direction::Sent => "->",
+            Direction::Received => "<-",
+        };
+        let crc = match self.crc_ok {
+            Some(true) => " crc ok ",
+            Some(false) => " CRC BAD",
+            None => "",
+        };
+        format!(
+            "{} {arrow} +{:>9.3} ms unit {:>3} fc {:>2}{crc}  {}  {}",
+            self.time.format("%H:%M:%S%.6f"),
+            self.gap.as_secs_f64() * 1e3,
+            self.unit.map_or("-".into(), |u| u.to_string()),
+            self.function.map_or("-".into(), |f| format!("{f:02X}")),
+            shown,
+            self.decode
+        )
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (k, b) in bytes.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02X}");
+    }
+    out
+}
+
+/// CRC-16/MODBUS: polynomial 0xA001 reflected, initial 0xFFFF, sent low byte first.
+pub fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc = 0xFFFFu16;
+    for &b in bytes {
+        crc ^= b as u16;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xA001
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
+
+fn crc_ok(frame: &[u8]) -> bool {
+    frame.len() >= 4 && {
+        let (body, tail) = frame.split_at(frame.len() - 2);
+        crc16(body).to_le_bytes() == [tail[0], tail[1]]
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    frames: VecDeque<Frame>,
+    /// Frames not yet taken by a watcher.
+    unread: usize,
+    last_frame: Option<Instant>,
+    rx: Vec<u8>,
+    rx_last: Option<Instant>,
+    tx: Vec<u8>,
+    /// Unit id of the last request, to tell its garbled answer from noise.
+    asked: Option<u8>,
+    crc_errors: u64,
+    noise_bytes: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+}
+
+/// Shared by a link and the transport wrapper beneath it.
+#[derive(Debug)]
+pub struct Tap {
+    framing: Framing,
+    state: Mutex<State>,
+}
+
+/// Counters the tap keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapCounts {
+    pub crc_errors: u64,
+    pub noise_bytes: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl Tap {
+    pub fn new(framing: Framing) -> Tap {
+        Tap {
+            framing,
+            state: Mutex::new(State {
+                frames: VecDeque::new(),
+                unread: 0,
+                last_frame: None,
+                rx: Vec::new(),
+                rx_last: None,
+                tx: Vec::new(),
+                asked: None,
+                crc_errors: 0,
+                noise_bytes: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub fn counts(&self) -> TapCounts {
+        let s = self.lock();
+        TapCounts {
+            crc_errors: s.crc_errors,
+            noise_bytes: s.noise_bytes,
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.bytes_received,
+        }
+    }
+
+    /// Frames recorded since the last call (at most the memory's worth).
+    pub fn take_new(&self) -> Vec<Frame> {
+        let mut s = self.lock();
+        let n = s.unread.min(s.frames.len());
+        s.unread = 0;
+        s.frames.iter().skip(s.frames.len() - n).cloned().collect()
+    }
+
+    /// Every frame kept.
+    pub fn frames(&self) -> Vec<Frame> {
+        self.lock().frames.iter().cloned().collect()
+    }
+
+    pub fn sent(&self, bytes: &[u8]) {
+        let now = Instant::now();
+        let mut s = self.lock();
+        s.bytes_sent += bytes.len() as u64;
+        // Whatever was still arriving belongs before this request.
+        self.flush_rx(&mut s, now);
+        s.tx.extend_from_slice(bytes);
+        loop {
+            let length = match self.framing {
+                Framing::Tcp => tcp_length(&s.tx),
+                Framing::Rtu { .. } => rtu_request_length(&s.tx),
+            };
+            match length {
+                Some(n) if n <= s.tx.len() => {
+                    let frame: Vec<u8> = s.tx.drain(..n).collect();
+                    s.asked = match self.framing {
+                        Framing::Tcp => frame.get(6).copied(),
+                        Framing::Rtu { .. } => frame.first().copied(),
+                    };
+                    self.record(&mut s, now, Direction::Sent, frame);
+                }
+                _ => break,
+            }
+        }
+        if matches!(self.framing, Framing::Rtu { .. })
+            && !s.tx.is_empty()
+            && rtu_request_length(&s.tx).is_none()
+        {
+            // A request of a shape we do not parse: take the write as the frame.
+            let frame = std::mem::take(&mut s.tx);
+            self.record(&mut s, now, Direction::Sent, frame);
+        }
+    }
+
+    pub fn received(&self, bytes: &[u8]) {
+        let now = Instant::now();
+        let mut s = self.lock();
+        s.bytes_received += bytes.len() as u64;
+        if let Framing::Rtu { baud } = self.framing
+            && s.rx_last
+                .is_some_and(|t| now.duration_since(t) > frame_gap(baud))
+        {
+            self.flush_rx(&mut s, now);
+        }
+        s.rx.extend_from_slice(bytes);
+        s.rx_last = Some(now);
+        self.split_rx(&mut s, now);
+    }
+
+    /// Ends whatever is half received (after a timeout, say).
+    pub fn flush(&self) {
+        let now = Instant::now();
+        let mut s = self.lock();
+        self.flush_rx(&mut s, now);
+    }
+
+    /// Takes every whole frame off the front of the receive buffer.
+    fn split_rx(&self, s: &mut State, now: Instant) {
+        loop {
+            match self.framing {
+                Framing::Tcp => match tcp_length(&s.rx) {
+                    Some(n) if n <= s.rx.len() => {
+                        let frame: Vec<u8> = s.rx.drain(..n).collect();
+                        self.record(s, now, Direction::Received, frame);
+                    }
+                    _ => return,
+                },
+                Framing::Rtu { .. } => {
+                    // Resynchronise: the first offset where a whole response
+                    // with a good CRC starts; bytes before it are noise.
+                    let found = (0..s.rx.len()).find_map(|start| {
+                        let n = rtu_response_length(&s.rx[start..])?;
+                        (start + n <= s.rx.len() && crc_ok(&s.rx[start..start + n]))
+                            .then_some((start, n))
+                    });
+                    let Some((start, n)) = found else { return };
+                    if start > 0 {
+                        let junk: Vec<u8> = s.rx.drain(..start).collect();
+                        self.junk(s, now, junk);
+                    }
+                    let frame: Vec<u8> = s.rx.drain(..n).collect();
+                    self.record(s, now, Direction::Received, frame);
+                }
+            }
+        }
+    }
+
+    /// Whatever is left in the receive buffer is a frame with a bad CRC
+    /// (when it has a frame's shape) or noise.
+    fn flush_rx(&self, s: &mut State, now: Instant) {
+        if s.rx.is_empty() {
+            return;
+        }
+        let rest = std::mem::take(&mut s.rx);
+        self.junk(s, now, rest);
+    }
+
+    /// Bytes that made no good frame: a frame-shaped tail from the unit
+    /// last asked is a CRC error, anything before it noise.
+    fn junk(&self, s: &mut State, now: Instant, mut bytes: Vec<u8>) {
+        let rtu = matches!(self.framing, Framing::Rtu { .. });
+        let tail = (0..bytes.len()).find(|&start| {
+            rtu && s.asked == Some(bytes[start])
+                && rtu_response_length(&bytes[start..]) == Some(bytes.len() - start)
+        });
+        match tail {
+            Some(start) => {
+                let frame = bytes.split_off(start);
+                if !bytes.is_empty() {
+                    s.noise_bytes += bytes.len() as u64;
+                    self.record(s, now, Direction::Received, bytes);
+                }
+                s.crc_errors += 1;
+                self.record(s, now, Direction::Received, frame);
+            }
+            None => {
+                s.noise_bytes += bytes.len() as u64;
+                self.record(s, now, Direction::Received, bytes);
+            }
+        }
+    }
+
+    fn record(&self, s: &mut State, now: Instant, direction: Direction, bytes: Vec<u8>) {
+        let gap = s
+            .last_frame
+            .map_or(Duration::ZERO, |t| now.duration_since(t));
+        s.last_frame = Some(now);
+        let (unit, pdu, crc) = match self.framing {
+            Framing::Tcp if bytes.len() >= 8 => (Some(bytes[6]), &bytes[7..], None),
+            Framing::Tcp => (None, &bytes[..0], None),
+            Framing::Rtu { .. } if bytes.len() >= 4 => (
+                Some(bytes[0]),
+                &bytes[1..bytes.len() - 2],
+                Some(crc_ok(&bytes)),
+            ),
+            Framing::Rtu { .. } => (None, &bytes[..0], Some(false)),
+        };
+        let decode = match crc {
+            Some(false) if unit.is_none() || rtu_response_length(&bytes) != Some(bytes.len()) => {
+                format!("noise ({} bytes)", bytes.len())
+            }
+            Some(false) => "bad CRC: dropped".to_string(),
+            _ => describe(direction, pdu),
+        };
+        s.frames.push_back(Frame {
+            time: Local::now(),
+            direction,
+            gap,
+            unit,
+            function: pdu.first().copied(),
+            bytes,
+            crc_ok: crc,
+            decode,
+        });
+        s.unread += 1;
+        while s.frames.len() > FRAME_MEMORY {
+            s.frames.pop_front();
+        }
+    }
+}
+
+/// Silence that ends an RTU frame: 3.5 characters of 11 bits, or a fixed
+/// 1.75 ms above 19200 baud.
+pub fn frame_gap(baud: u32) -> Duration {
+    if baud > 19200 {
+        Duration::from_micros(1750)
+    } else {
+        Duration::from_secs_f64(3.5 * 11.0 / baud.max(1) as f64)
+    }
+}
+
+/// Length of the MBAP frame at the front, once the header is there.
+fn tcp_length(bytes: &[u8]) -> Option<usize> {
+    (bytes.len() >= 6).then(|| 6 + u16::from_be_bytes([bytes[4], bytes[5]]) as usize)
+}
+
+/// Length of an RTU request, by its function code.
+fn rtu_request_length(bytes: &[u8]) -> Option<usize> {
+    match bytes.get(1)? {
+        0x01..=0x06 => Some(8),
+        0x0F | 0x10 => bytes.get(6).map(|n| 9 + *n as usize),
+        _ => None,
+    }
+}
+
+/// Length of an RTU response, by its function code.
+fn rtu_response_length(bytes: &[u8]) -> Option<usize> {
+    let function = *bytes.get(1)?;
+    match function {
+        f if f & 0x80 != 0 => Some(5),
+        0x01..=0x04 => bytes.get(2).map(|n| 5 + *n as usize),
+        0x05 | 0x06 | 0x0F | 0x10 => Some(8),
+        _ => None,
+    }
+}
+
+/// A one-line reading of a PDU.
+fn describe(direction: Direction, pdu: &[u8]) -> String {
+    let word = |k: usize| pdu.get(k..k + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let Some(&function) = pdu.first() else {
+        return "empty".into();
+    };
+    if function & 0x80 != 0 {
+        let code = pdu.get(1).copied().unwrap_or(0);
+        return format!("exception {code:02X} ({})", exception_name(code));
+    }
+    let table = match function {
+        0x03 => "holding",
+        0x04 => "input",
+        _ => "",
+    };
+    match (direction, function) {
+        (Direction::Sent, 0x03 | 0x04) => match (word(1), word(3)) {
+            (Some(address), Some(count)) => {
+                format!(
+                    "read {count} {table} registers from {} (address {address})",
+                    address as u32 + 1
+                )
+            }
+            _ => "short request".into(),
+        },
+        (Direction::Received, 0x03 | 0x04) => {
+            let n = pdu.get(1).copied().unwrap_or(0) as usize / 2;
+            let shown: Vec<String> = (0..n.min(4))
+                .filter_map(|k| word(2 + 2 * k))
+                .map(|w| format!("{w:04X}"))
+                .collect();
+            let more = if n > 4 { " …" } else { "" };
+            format!("{n} registers: {}{more}", shown.join(" "))
+        }
+        (_, f) => format!("function {f:02X}, {} bytes", pdu.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rtu_frame(body: &[u8]) -> Vec<u8> {
+        let mut frame = body.to_vec();
+        frame.extend_from_slice(&crc16(body).to_le_bytes());
+        frame
+    }
+
+    #[test]
+    fn crc_of_a_known_request() {
+        // 01 03 00 00 00 0A → CRC C5CD, sent CD C5.
+        assert_eq!(
+            rtu_frame(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x0A]),
+            [0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD]
+        );
+    }
+
+    #[test]
+    fn rtu_noise_and_bad_crc_are_counted_and_good_frames_found() {
+        let tap = Tap::new(Framing::Rtu { baud: 19200 });
+        tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x02]));
+        let good = rtu_frame(&[0x05, 0x03, 0x04, 0x43, 0x66, 0x40, 0x00]);
+        // Two noise bytes, then the answer, in pieces.
+        tap.received(&[0xFF, 0x00]);
+        tap.received(&good[..3]);
+        tap.received(&good[3..]);
+        let mut bad = good.clone();
+        bad[4] ^= 0x01;
+        tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x02]));
+        tap.received(&bad);
+        tap.flush();
+        let counts = tap.counts();
+        assert_eq!((counts.noise_bytes, counts.crc_errors), (2, 1));
+        let frames = tap.take_new();
+        let decodes: Vec<&str> = frames.iter().map(|f| f.decode.as_str()).collect();
+        assert_eq!(
+            decodes,
+            [
+                "read 2 holding registers from 3028 (address 3027)",
+                "noise (2 bytes)",
+                "2 registers: 4366 4000",
+                "read 2 holding registers from 3028 (address 3027)",
+                "bad CRC: dropped"
+            ]
+        );
+        assert_eq!(frames[2].crc_ok, Some(true));
+        assert!(frames[2].line().contains("05 03 04 43 66 40 00"));
+        assert!(tap.take_new().is_empty());
+    }
+
+    #[test]
+    fn tcp_frames_split_by_their_headers() {
+        let tap = Tap::new(Framing::Tcp);
+        tap.sent(&[0, 1, 0, 0, 0, 6, 1, 3, 0x0B, 0xD3, 0, 2]);
+        // Two answers in one read, the second an exception.
+        tap.received(&[
+            0, 1, 0, 0, 0, 7, 1, 3, 4, 0x43, 0x66, 0x40, 0x00, 0, 2, 0, 0, 0, 3, 1, 0x83, 0x02,
+        ]);
+        let frames = tap.take_new();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[2].decode, "exception 02 (illegal data address)");
+        assert_eq!(frames[1].unit, Some(1));
+        assert_eq!(tap.counts().bytes_received, 22);
+    }
+
+    #[test]
+    fn frame_gaps_follow_the_standard() {
+        assert_eq!(frame_gap(38400), Duration::from_micros(1750));
+        let at_9600 = frame_gap(9600).as_secs_f64();
+        assert!((at_9600 - 3.5 * 11.0 / 9600.0).abs() < 1e-9);
+    }
+}
