@@ -204,6 +204,7 @@ impl RegisterMap {
             }
             None => Vec::new(),
         };
+        let mut own = Vec::with_capacity(profile.points.len());
         for p in &profile.points {
             let problem = |message: String| at(file, text, &format!("\"{}\"", p.name), message);
             let register = u16::try_from(p.register)
@@ -240,8 +241,11 @@ impl RegisterMap {
                     p.name
                 )));
             }
-            points.push(point);
+            own.push(point);
         }
+        // A point named like one of the base profile's replaces it.
+        points.retain(|base: &Point| own.iter().all(|p| p.name != base.name));
+        points.extend(own);
         points.sort_by_key(|p| p.register);
         let mut names = HashMap::new();
         for (k, p) in points.iter().enumerate() {
