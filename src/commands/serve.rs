@@ -76,8 +76,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     replay.tick();
     let image = SharedImage::new(image_of(&map, &replay.snapshot(), &identity));
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

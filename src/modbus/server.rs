@@ -136,7 +136,9 @@ pub async fn serve_tcp(
     on_connect: impl Fn(SocketAddr) + Send + Sync + 'static,
 ) -> std::io::Result<()> {
     let server = tokio_modbus::server::tcp::Server::new(listener);
-    let on_connected = move |stream, peer| {
+    let on_connected = move |stream: tokio::net::TcpStream, peer| {
+        // Answers are single small writes: send each at once.
+        let _ = stream.set_nodelay(true);
         on_connect(peer);
         let service = service.clone();
         async move { Ok(Some((service, stream))) }
