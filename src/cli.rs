@@ -317,6 +317,10 @@ pub struct ServeArgs {
     /// Register map served: a built-in profile name or a .ron file.
     #[arg(long, default_value = "meter-core", env = "METERSCOPE_PROFILE")]
     pub profile: String,
+    /// Keep the energy registers and event count in DIR/meter-core.ron across
+    /// restarts (written every 10 s and at shutdown).
+    #[arg(long, value_name = "DIR", env = "METERSCOPE_STATE")]
+    pub state: Option<PathBuf>,
     /// Append the log here instead of printing it on stderr.
     #[arg(long, value_name = "FILE", env = "METERSCOPE_LOG")]
     pub log: Option<PathBuf>,

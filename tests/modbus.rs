@@ -929,3 +929,84 @@ fn ports_lists_without_failing() {
         assert!(["usb", "pci", "bluetooth", "unknown"].contains(&port["kind"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn a_hostile_client_stalls_neither_the_others_nor_the_replay() {
+    let (_server, port) = serve_tcp(&[]);
+    // One client sends half a request and waits; another sends rubbish.
+    let mut half = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    half.write_all(&[0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03])
+        .unwrap();
+    let mut rubbish = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = rubbish.write_all(&[0xFF; 64]);
+    let windows = |port: u16| {
+        let answer = raw_request(port, 1, &[0x03, 0xC3, 0x58, 0x00, 0x02]);
+        u32::from_be_bytes([answer[2], answer[3], answer[4], answer[5]])
+    };
+    let before = windows(port);
+    let target = format!("tcp://127.0.0.1:{port}?timeout=500");
+    let got = poll(&["--target", &target, "--once", "--profile", "meter-core"]);
+    assert_eq!(got[0]["errors"].as_array().unwrap().len(), 0, "{}", got[0]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(windows(port) > before, "the replay goes on");
+    drop(half);
+}
+
+fn interrupt(child: &Running) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+fn energy_wh(port: u16) -> f64 {
+    // energy_delivered_wh: INT64 at register 3204.
+    let answer = raw_request(port, 1, &[0x03, 0x0C, 0x83, 0x00, 0x04]);
+    i64::from_be_bytes(answer[2..10].try_into().unwrap()) as f64
+}
+
+#[test]
+fn the_energy_registers_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let keep = state.to_str().unwrap();
+    let (mut server, port) = serve_tcp(&["--state", keep, "--speed", "100"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let running = energy_wh(port);
+    assert!(running > 0.0, "energy accumulates");
+    interrupt(&server);
+    let status = server.0.wait().expect("serve ends");
+    assert!(status.success(), "Ctrl-C is a clean shutdown");
+    let saved = std::fs::read_to_string(state.join("meter-core.ron")).unwrap();
+    let wh: f64 = saved
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("wh_delivered:"))
+        .and_then(|v| v.trim().trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("{saved}"));
+    assert!(wh >= running, "saved {wh} Wh, read {running} Wh before");
+
+    let (_again, port) = serve_tcp(&["--state", keep]);
+    assert!(
+        energy_wh(port) >= wh.floor(),
+        "carries on from the saved energy"
+    );
+
+    // A damaged state file is refused and left as it is.
+    std::fs::write(
+        state.join("meter-core.ron"),
+        "MeterState(wh_delivered: ???)",
+    )
+    .unwrap();
+    let out = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0", "--state", keep])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("meter-core.ron:1:"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(state.join("meter-core.ron")).unwrap(),
+        "MeterState(wh_delivered: ???)"
+    );
+}

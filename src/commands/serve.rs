@@ -12,6 +12,7 @@ use crate::comtrade::{DataType, Revision};
 use crate::meter::measure::MeterConfig;
 use crate::meter::measure::roles::{ChannelMap, Signals};
 use crate::meter::replay::{Pace, Replay, ReplayOptions, SystemClock};
+use crate::meter::store;
 use crate::modbus::map::RegisterMap;
 use crate::modbus::meter_points::{Identity, image_of};
 use crate::modbus::server::{MeterService, SharedImage, Transport, drive, serve_rtu, serve_tcp};
@@ -72,6 +73,23 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         Box::new(SystemClock::default()),
         options,
     );
+    if let Some(dir) = &args.state {
+        match store::load(dir).map_err(|e| anyhow!(e))? {
+            Some(state) => {
+                log.line(&format!(
+                    "carrying on from {} (saved {}): {:.3} kWh delivered",
+                    store::state_file(dir).display(),
+                    state.saved_at,
+                    state.wh_delivered / 1000.0
+                ));
+                replay.restore(&state);
+            }
+            None => log.line(&format!(
+                "no state in {} yet: starting from zero",
+                dir.display()
+            )),
+        }
+    }
     let identity = Identity::default();
     replay.tick();
     let image = SharedImage::new(image_of(&map, &replay.snapshot(), &identity));
@@ -88,15 +106,25 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         image.clone(),
         Arc::clone(&stop),
         TICK,
+        args.state.clone(),
     );
-    let served = runtime.block_on(serve(args, image, log.clone(), &source));
+    let served = runtime.block_on(serve(args, image, log.clone(), &source, &driver));
     stop.store(true, Ordering::Relaxed);
-    let _ = driver.join();
+    let kept = match driver.join() {
+        Ok(result) => result.map_err(|e| anyhow!("cannot keep the meter state: {e}")),
+        Err(_) => Err(anyhow!("the replay stopped unexpectedly")),
+    };
     log.line("stopped");
-    served
+    served.and(kept)
 }
 
-async fn serve(args: &ServeArgs, image: SharedImage, log: Log, source: &str) -> anyhow::Result<()> {
+async fn serve(
+    args: &ServeArgs,
+    image: SharedImage,
+    log: Log,
+    source: &str,
+    driver: &std::thread::JoinHandle<Result<(), String>>,
+) -> anyhow::Result<()> {
     let tcp = match (&args.tcp, &args.rtu) {
         (Some(addr), _) => Some(addr.clone()),
         (None, None) => Some("127.0.0.1:5020".to_string()),
@@ -160,7 +188,17 @@ async fn serve(args: &ServeArgs, image: SharedImage, log: Log, source: &str) -> 
         "meter-core serving unit {} from {source}",
         args.unit
     ));
+    // The replay thread ends early only when keeping the state failed.
+    let replay_ended = async {
+        while !driver.is_finished() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
     tokio::select! {
+        () = replay_ended => {
+            tasks.abort_all();
+            Ok(())
+        }
         signal = tokio::signal::ctrl_c() => {
             signal.context("cannot wait for Ctrl-C")?;
             log.line("Ctrl-C: shutting down");

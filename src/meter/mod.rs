@@ -3,3 +3,4 @@
 
 pub mod measure;
 pub mod replay;
+pub mod store;

@@ -278,6 +278,12 @@ impl Replay {
         }
     }
 
+    /// Carries on from a state kept across a restart.
+    pub fn restore(&mut self, state: &super::store::MeterState) {
+        self.engine.restore_energy(state.energy());
+        self.event_count = state.event_count;
+    }
+
     pub fn reset_peak_demand(&mut self) {
         self.engine.reset_peak_demand();
     }

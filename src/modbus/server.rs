@@ -6,9 +6,10 @@
 
 use std::future::{Ready, ready};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_modbus::server::Service;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
@@ -16,7 +17,8 @@ use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 use super::image::RegisterImage;
 use super::map::RegisterMap;
 use super::meter_points::{Identity, image_of};
-use crate::meter::replay::Replay;
+use crate::meter::replay::{MeterSnapshot, Replay};
+use crate::meter::store::{self, MeterState};
 
 /// The register image clients read, replaced whole on every tick.
 #[derive(Debug, Clone)]
@@ -111,7 +113,8 @@ impl Service for MeterService {
 }
 
 /// Runs the replay on a thread of its own, publishing an image of every
-/// snapshot, until `stop` is set.
+/// snapshot, until `stop` is set. With `keep`, the state is saved there every
+/// `SAVE_EVERY` and once more on the way out.
 pub fn drive(
     mut replay: Replay,
     map: RegisterMap,
@@ -119,15 +122,30 @@ pub fn drive(
     image: SharedImage,
     stop: Arc<AtomicBool>,
     tick: Duration,
-) -> std::thread::JoinHandle<()> {
+    keep: Option<PathBuf>,
+) -> std::thread::JoinHandle<Result<(), String>> {
     std::thread::spawn(move || {
+        let mut saved = Instant::now();
+        let save = |snapshot: &MeterSnapshot| match &keep {
+            Some(dir) => store::save(dir, &MeterState::new(snapshot.energy, snapshot.event_count)),
+            None => Ok(()),
+        };
         while !stop.load(Ordering::Relaxed) {
             replay.tick();
-            image.replace(image_of(&map, &replay.snapshot(), &identity));
+            let snapshot = replay.snapshot();
+            image.replace(image_of(&map, &snapshot, &identity));
+            if saved.elapsed() >= SAVE_EVERY {
+                save(&snapshot)?;
+                saved = Instant::now();
+            }
             std::thread::sleep(tick);
         }
+        save(&replay.snapshot())
     })
 }
+
+/// How often a kept state is written while serving.
+pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 
 /// Serves TCP on `listener` until the task is dropped.
 pub async fn serve_tcp(

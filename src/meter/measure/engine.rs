@@ -235,6 +235,11 @@ impl Engine {
         self.energy
     }
 
+    /// Starts the energy registers from values kept across a restart.
+    pub fn restore_energy(&mut self, energy: Energy) {
+        self.energy = energy;
+    }
+
     pub fn demand(&self) -> &Demand {
         &self.demand
     }
