@@ -3,17 +3,19 @@
 //! like a meter that never stops. The clock is passed in, so tests step it.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
+use super::measure::cycles::CycleTracker;
 use super::measure::demand::Demand;
 use super::measure::energy::Energy;
 use super::measure::events::VoltageEvent;
 use super::measure::frequency::FrequencyReading;
-use super::measure::roles::Signals;
+use super::measure::roles::{Role, Signals};
 use super::measure::window::WindowReading;
 use super::measure::{Engine, Measured, MeterConfig};
 
@@ -138,6 +140,9 @@ pub struct Replay {
     started: Duration,
     /// Next sample to feed, within the current pass.
     position: usize,
+    /// The samples each pass replays: whole cycles when looping, so one
+    /// pass joins the next without a jump in phase.
+    segment: Range<usize>,
     loops: u64,
     /// Capture time one pass takes, including the last sample's step.
     pass_s: f64,
@@ -174,15 +179,12 @@ impl Replay {
         let present = std::array::from_fn(|k| signals.columns[k].is_some());
         let start = options.start.unwrap_or(signals.start);
         let engine = Engine::new(config, present, start);
-        let n = signals.times.len();
-        let step = match n {
-            n if n >= 2 => signals.times[n - 1] - signals.times[n - 2],
-            _ => 0.0,
+        let segment = if options.looping {
+            whole_cycles(&signals, engine.config())
+        } else {
+            0..signals.len()
         };
-        let pass_s = signals
-            .times
-            .last()
-            .map_or(0.0, |last| last - signals.times[0] + step);
+        let pass_s = pass_length(&signals.times, &segment);
         let started = clock.now();
         Replay {
             signals,
@@ -190,7 +192,8 @@ impl Replay {
             clock,
             options,
             started,
-            position: 0,
+            position: segment.start,
+            segment,
             loops: 0,
             pass_s,
             replayed_s: 0.0,
@@ -215,7 +218,8 @@ impl Replay {
             Pace::AsFastAsPossible { step } => self.replayed_s + step.as_secs_f64(),
         };
         let signals = Arc::clone(&self.signals);
-        let (times, t0) = (&signals.times, signals.times[0]);
+        let times = &signals.times[..self.segment.end];
+        let t0 = signals.times[self.segment.start];
         let mut fed = 0;
         while !self.finished {
             let offset = self.loops as f64 * self.pass_s;
@@ -231,7 +235,7 @@ impl Replay {
             if self.position == times.len() {
                 if self.options.looping && self.pass_s > 0.0 {
                     self.loops += 1;
-                    self.position = 0;
+                    self.position = self.segment.start;
                     continue;
                 }
                 self.engine.finish();
@@ -256,7 +260,8 @@ impl Replay {
             self.engine.push(&self.shifted_times, columns);
         }
         if let Some(last) = times.last() {
-            self.replayed_s = self.loops as f64 * self.pass_s + last - signals.times[0];
+            self.replayed_s =
+                self.loops as f64 * self.pass_s + last - signals.times[self.segment.start];
         }
         self.collect();
     }
@@ -293,7 +298,8 @@ impl Replay {
             .signals
             .times
             .get(self.position)
-            .map_or(self.pass_s, |t| t - self.signals.times[0]);
+            .filter(|_| self.position < self.segment.end)
+            .map_or(self.pass_s, |t| t - self.signals.times[self.segment.start]);
         MeterSnapshot {
             time: self.start + chrono::Duration::nanoseconds((self.replayed_s * 1e9) as i64),
             replayed_s: self.replayed_s,
@@ -315,11 +321,13 @@ impl Replay {
     /// reaching back into the previous pass when looping.
     fn scope(&self) -> Scope {
         let signals = &self.signals;
-        let n = signals.len();
-        let newest = match self.position {
-            0 if self.loops > 0 || self.finished => n.checked_sub(1),
-            0 => None,
-            p => Some(p - 1),
+        let Range { start: first, end } = self.segment.clone();
+        let newest = if self.position > first {
+            Some(self.position - 1)
+        } else if (self.loops > 0 || self.finished) && end > first {
+            Some(end - 1)
+        } else {
+            None
         };
         let Some(newest) = newest else {
             return Scope::default();
@@ -329,14 +337,14 @@ impl Replay {
         let (mut i, mut lap) = (newest, 0.0);
         loop {
             let age = signals.times[newest] - signals.times[i] + lap;
-            if age > span || picked.len() >= n {
+            if age > span || picked.len() >= end - first {
                 break;
             }
             picked.push((i, age));
-            if i > 0 {
+            if i > first {
                 i -= 1;
             } else if self.loops > 0 && lap == 0.0 {
-                (i, lap) = (n - 1, self.pass_s);
+                (i, lap) = (end - 1, self.pass_s);
             } else {
                 break;
             }
@@ -352,4 +360,61 @@ impl Replay {
             }),
         }
     }
+}
+
+/// The samples from the first rising zero crossing of the reference
+/// voltage to the last, so a looping replay joins its passes in phase; all
+/// of them when fewer than two crossings are found.
+fn whole_cycles(signals: &Signals, config: &MeterConfig) -> Range<usize> {
+    let everything = 0..signals.len();
+    let Some(column) = (0..3).find_map(|p| signals.column(Role::voltage(p))) else {
+        return everything;
+    };
+    let amplitude = std::f64::consts::SQRT_2 * config.nominal_voltage;
+    let mut tracker = CycleTracker::new(config.nominal_frequency, amplitude);
+    for (t, v) in signals.times.iter().zip(column) {
+        tracker.push(*t, *v);
+    }
+    let crossings: Vec<f64> = tracker.take().filter(|c| c.measured).map(|c| c.t).collect();
+    let (Some(&first), Some(&last)) = (crossings.first(), crossings.last()) else {
+        return everything;
+    };
+    if crossings.len() < 2 {
+        return everything;
+    }
+    let times = &signals.times;
+    let start = times.partition_point(|&t| t < first);
+    // The sample whose distance from the start is nearest the whole cycles.
+    let span = last - first;
+    let end = times.partition_point(|&t| t - times[start] < span - 0.5 * step_at(times, start));
+    if end <= start || end >= times.len() {
+        return everything;
+    }
+    start..end
+}
+
+fn step_at(times: &[f64], i: usize) -> f64 {
+    match (times.get(i), times.get(i + 1)) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    }
+}
+
+/// Capture time one pass takes. A whole-cycle segment ends at the sample
+/// that begins the next cycle, so the pass runs up to it; otherwise the
+/// last sample counts for one sample step.
+fn pass_length(times: &[f64], segment: &Range<usize>) -> f64 {
+    if segment.is_empty() {
+        return 0.0;
+    }
+    if segment.end < times.len() {
+        return times[segment.end] - times[segment.start];
+    }
+    let n = times.len();
+    let step = if n >= 2 {
+        times[n - 1] - times[n - 2]
+    } else {
+        0.0
+    };
+    times[n - 1] - times[segment.start] + step
 }
