@@ -165,6 +165,22 @@ fn poll(args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// One `poll --raw --once` of `quantity` values of `kind` from `address`.
+fn raw_once(target: &str, address: &str, quantity: &str, kind: &str) -> Vec<Value> {
+    poll(&[
+        "--target",
+        target,
+        "--raw",
+        "--address",
+        address,
+        "--quantity",
+        quantity,
+        "--type",
+        kind,
+        "--once",
+    ])
+}
+
 fn float(words: &Value) -> f64 {
     let w: Vec<u32> = words
         .as_array()
@@ -408,18 +424,7 @@ fn exceptions_follow_the_vendor_meters() {
         assert!(error.contains(&format!("exception {code}")), "{error}");
         assert_eq!(got[0]["stats"]["exceptions"][code], 1);
     }
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "3200",
-        "--quantity",
-        "1",
-        "--type",
-        "f32",
-        "--once",
-    ]);
+    let got = raw_once(&target, "3200", "1", "f32");
     assert!(
         got[0]["errors"][0]
             .as_str()
@@ -475,18 +480,7 @@ fn a_wrong_unit_id_is_silence_then_a_counted_timeout() {
     // After a timeout the connection is rebuilt, never reused.
     assert_eq!(got[1]["stats"]["reconnects"], 1);
     let right = format!("tcp://127.0.0.1:{port}?unit=7");
-    let got = poll(&[
-        "--target",
-        &right,
-        "--raw",
-        "--address",
-        "3028",
-        "--quantity",
-        "1",
-        "--type",
-        "f32",
-        "--once",
-    ]);
+    let got = raw_once(&right, "3028", "1", "f32");
     assert_close(
         got[0]["values"][0].as_f64().unwrap(),
         230.0,
@@ -509,44 +503,11 @@ fn poll_reads_a_pymodbus_server_over_tcp() {
     }
     let _server = pymodbus_server("tcp", &port.to_string(), 3, &registers);
     let target = format!("tcp://127.0.0.1:{port}?unit=3");
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "3028",
-        "--quantity",
-        "1",
-        "--type",
-        "f32",
-        "--once",
-    ]);
+    let got = raw_once(&target, "3028", "1", "f32");
     assert_eq!(got[0]["values"][0], 230.25);
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "3204",
-        "--quantity",
-        "1",
-        "--type",
-        "i64",
-        "--once",
-    ]);
+    let got = raw_once(&target, "3204", "1", "i64");
     assert_eq!(got[0]["values"][0].as_f64().unwrap(), energy as f64);
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "30",
-        "--quantity",
-        "1",
-        "--type",
-        "utf8(2)",
-        "--once",
-    ]);
+    let got = raw_once(&target, "30", "1", "utf8(2)");
     assert_eq!(got[0]["values"][0], "ABC");
     assert_eq!(got[0]["type"], "utf8(2)");
     assert_eq!(got[0]["address"], 30);
@@ -669,18 +630,7 @@ fn pymodbus_and_mbpoll_read_meter_core_over_rtu() {
     assert_close(hz, 50.0, 0.005, "frequency over RTU");
     // Another unit's request gets silence, and the port keeps working.
     let target = format!("rtu://{b}?baud=19200&parity=none&unit=6&timeout=300");
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "3028",
-        "--quantity",
-        "1",
-        "--type",
-        "f32",
-        "--once",
-    ]);
+    let got = raw_once(&target, "3028", "1", "f32");
     assert_eq!(got[0]["stats"]["timeouts"], 1);
     let target = format!("rtu://{b}?baud=19200&parity=none&unit=5");
     let got = poll(&["--target", &target, "--once", "--profile", "meter-core"]);
@@ -711,18 +661,7 @@ fn poll_reads_a_pymodbus_server_over_rtu() {
     let (_socat, a, b) = pty_pair(dir.path());
     let _server = pymodbus_server("serial", &a, 9, &[(3110, 0x4248), (3111, 0x0000)]);
     let target = format!("rtu://{b}?baud=19200&parity=none&unit=9");
-    let got = poll(&[
-        "--target",
-        &target,
-        "--raw",
-        "--address",
-        "3110",
-        "--quantity",
-        "1",
-        "--type",
-        "f32",
-        "--once",
-    ]);
+    let got = raw_once(&target, "3110", "1", "f32");
     assert_eq!(got[0]["values"][0], 50.0, "{}", got[0]);
     assert_eq!(got[0]["stats"]["bytes_sent"], 8);
     assert_eq!(got[0]["stats"]["bytes_received"], 9);
@@ -1035,18 +974,7 @@ fn rtu_framing_through_a_tcp_gateway() {
     let target = format!("rtu+tcp://127.0.0.1:{port}?unit=5&timeout=500");
     let started = Instant::now();
     let got = loop {
-        let got = poll(&[
-            "--target",
-            &target,
-            "--raw",
-            "--address",
-            "3110",
-            "--quantity",
-            "1",
-            "--type",
-            "f32",
-            "--once",
-        ]);
+        let got = raw_once(&target, "3110", "1", "f32");
         if got[0]["values"][0].is_number() || started.elapsed() > Duration::from_secs(5) {
             break got;
         }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::meter::measure::Analysis;
-use crate::meter::measure::aggregate::{Aggregate, AggregateSpan};
+use crate::meter::measure::aggregate::{Aggregate, AggregatePhase, AggregateSpan};
 use crate::meter::measure::demand::{DemandMethod, DemandValue};
 use crate::meter::measure::energy::Energy;
 use crate::meter::measure::events::{EventKind, VoltageEvent};
@@ -134,17 +134,6 @@ pub struct EventJson {
 }
 
 #[derive(Debug, Serialize)]
-pub struct AggregatePhaseJson {
-    pub v_rms: Option<f64>,
-    pub i_rms: Option<f64>,
-    pub thd_v: Option<f64>,
-    pub thd_i: Option<f64>,
-    pub p: Option<f64>,
-    pub q: Option<f64>,
-    pub s: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct AggregateJson {
     pub t: f64,
     pub duration: f64,
@@ -153,7 +142,7 @@ pub struct AggregateJson {
     pub complete: bool,
     pub freq: Option<f64>,
     pub unbalance_pct: Option<f64>,
-    pub phases: PhasesJson<AggregatePhaseJson>,
+    pub phases: PhasesJson<AggregatePhase>,
 }
 
 #[derive(Debug, Serialize)]
@@ -311,18 +300,6 @@ fn event_json(e: &VoltageEvent) -> EventJson {
 }
 
 fn aggregate_json(a: &Aggregate) -> AggregateJson {
-    let phase = |p: usize| {
-        let x = &a.phases[p];
-        Some(AggregatePhaseJson {
-            v_rms: x.v_rms,
-            i_rms: x.i_rms,
-            thd_v: x.thd_v,
-            thd_i: x.thd_i,
-            p: x.p,
-            q: x.q,
-            s: x.s,
-        })
-    };
     AggregateJson {
         t: a.start,
         duration: a.duration,
@@ -332,9 +309,9 @@ fn aggregate_json(a: &Aggregate) -> AggregateJson {
         freq: a.frequency,
         unbalance_pct: a.unbalance,
         phases: PhasesJson {
-            A: phase(0),
-            B: phase(1),
-            C: phase(2),
+            A: Some(a.phases[0]),
+            B: Some(a.phases[1]),
+            C: Some(a.phases[2]),
         },
     }
 }

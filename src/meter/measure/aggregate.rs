@@ -35,7 +35,7 @@ impl AggregateSpan {
 const WINDOWS_PER_CYCLE_BLOCK: usize = 15;
 
 /// One phase's aggregated values; `None` where no window had the quantity.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct AggregatePhase {
     pub v_rms: Option<f64>,
     pub i_rms: Option<f64>,
