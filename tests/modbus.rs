@@ -1029,3 +1029,63 @@ fn poll_writes_csv_rows_under_one_header() {
         );
     }
 }
+
+#[test]
+fn events_and_the_scope_reach_the_wire() {
+    // A 60 % sag on phase A in every 2 s pass, replayed ten times faster.
+    let (_server, port) = serve_tcp(&[
+        "--sag",
+        "phase=A,start=0.5,duration=0.1,depth=60",
+        "--speed",
+        "10",
+    ]);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let started = Instant::now();
+    let values = loop {
+        let got = poll(&["--target", &target, "--once", "--profile", "meter-core"]);
+        let values = got[0]["values"].clone();
+        if values["event_count"]["value"].as_u64().unwrap_or(0) >= 1
+            || started.elapsed() > Duration::from_secs(5)
+        {
+            break values;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        values["event_count"]["value"].as_u64().unwrap() >= 1,
+        "{values}"
+    );
+    assert_eq!(values["last_event_kind"]["value"], 1, "a sag");
+    assert_eq!(values["last_event_phase"]["value"], 1, "on phase A");
+    assert_close(
+        values["last_event_extreme_pct"]["value"].as_f64().unwrap(),
+        60.0,
+        0.6,
+        "residual",
+    );
+    assert_close(
+        values["last_event_duration_s"]["value"].as_f64().unwrap(),
+        0.1,
+        0.03,
+        "duration",
+    );
+    assert!(
+        values["last_event_start"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+    let scope = values["scope_voltage_a"]["value"].as_array().unwrap();
+    assert_eq!(scope.len(), 128);
+    assert_eq!(values["scope_samples"]["value"], 128);
+    assert_close(
+        values["scope_interval_us"]["value"].as_f64().unwrap(),
+        4.0 * 1e6 / 12800.0,
+        0.01,
+        "decimated 4:1",
+    );
+    let angles = ["angle_voltage_a", "angle_voltage_b", "angle_voltage_c"]
+        .map(|n| values[n]["value"].as_f64().unwrap_or(f64::NAN));
+    assert_close(angles[1], -120.0, 0.2, "VB angle");
+    assert_close(angles[2], 120.0, 0.2, "VC angle");
+}

@@ -132,6 +132,23 @@ pub struct MeterSnapshot {
     pub scope: Scope,
 }
 
+impl MeterSnapshot {
+    /// The meter's clock at `t` seconds of replayed time (an event's start,
+    /// say); `None` beyond the calendar.
+    pub fn time_of(&self, t: f64) -> Option<NaiveDateTime> {
+        offset(self.time, t - self.replayed_s)
+    }
+}
+
+/// `time` moved by `seconds`, or `None` when that leaves the calendar.
+fn offset(time: NaiveDateTime, seconds: f64) -> Option<NaiveDateTime> {
+    let nanos = seconds * 1e9;
+    if !nanos.is_finite() || nanos.abs() > i64::MAX as f64 {
+        return None;
+    }
+    time.checked_add_signed(chrono::Duration::nanoseconds(nanos as i64))
+}
+
 pub struct Replay {
     signals: Arc<Signals>,
     engine: Engine,
@@ -301,7 +318,7 @@ impl Replay {
             .filter(|_| self.position < self.segment.end)
             .map_or(self.pass_s, |t| t - self.signals.times[self.segment.start]);
         MeterSnapshot {
-            time: self.start + chrono::Duration::nanoseconds((self.replayed_s * 1e9) as i64),
+            time: offset(self.start, self.replayed_s).unwrap_or(self.start),
             replayed_s: self.replayed_s,
             position_s,
             loops: self.loops,

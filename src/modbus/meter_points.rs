@@ -146,12 +146,7 @@ fn value_of(name: &str, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
         "voltage_unbalance" => return number(w.and_then(|w| w.unbalance)),
         "demand_kw_present" => return number(kilo(demand.present)),
         "demand_kw_peak" => return number(kilo(demand.peak)),
-        "demand_kw_peak_time" => {
-            let at = demand.peak_at?;
-            Value::Time(
-                snap.time - chrono::Duration::nanoseconds(((snap.replayed_s - at) * 1e9) as i64),
-            )
-        }
+        "demand_kw_peak_time" => Value::Time(snap.time_of(demand.peak_at?)?),
         "demand_method" => Value::Number(match snap.demand.config().method {
             DemandMethod::Block => 0.0,
             DemandMethod::Sliding => 1.0,
@@ -185,13 +180,7 @@ fn value_of(name: &str, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
             Some(EventPhase::Single(p)) => p as f64 + 1.0,
             Some(EventPhase::Polyphase) => 7.0,
         }),
-        "last_event_start" => {
-            let e = last_event?;
-            Value::Time(
-                snap.time
-                    - chrono::Duration::nanoseconds(((snap.replayed_s - e.start) * 1e9) as i64),
-            )
-        }
+        "last_event_start" => Value::Time(snap.time_of(last_event?.start)?),
         "last_event_duration_s" => return number(last_event.map(|e| e.duration)),
         "last_event_extreme_pct" => return number(last_event.map(|e| e.extreme_pct)),
         "scope_samples" => Value::Number(scope(snap, Role::VoltageA).len() as f64),
