@@ -13,12 +13,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Work with COMTRADE captures (IEEE C37.111 1991, 1999 and 2013): inspect them, \
         convert them to CSV or another revision or data type, synthesise \
         three-phase captures with known answers, and measure them as a Class A \
-        power quality meter would.",
+        power quality meter would. Run the embedded meter, meter-core, over Modbus \
+        TCP and RTU, and read, watch and find meters on the wire.",
     after_help = "Examples:\n  \
         meterscope info fault.cfg\n  \
         meterscope convert fault.cfg fault.csv\n  \
         meterscope synth --out test.cfg --freq 49.87 --pf 0.9 --harmonics 3:5,5:3\n  \
-        meterscope analyze test.cfg --json"
+        meterscope analyze test.cfg --json\n  \
+        meterscope serve --tcp 127.0.0.1:5020\n  \
+        meterscope poll --target tcp://127.0.0.1:5020 --once"
 )]
 pub struct Cli {
     #[command(subcommand)]
