@@ -493,6 +493,17 @@ pub enum ParityArg {
     Odd,
 }
 
+impl ParityArg {
+    /// The letter of the usual `8E1` notation.
+    pub fn letter(self) -> char {
+        match self {
+            ParityArg::None => 'N',
+            ParityArg::Even => 'E',
+            ParityArg::Odd => 'O',
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DemandArg {
     Block,

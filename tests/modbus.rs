@@ -147,19 +147,24 @@ fn pymodbus_read(kind: &str, place: &str, unit: u8, reads: &[(u16, u16)]) -> Val
         .unwrap_or_else(|_| panic!("pymodbus client: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
-fn poll(args: &[&str]) -> Vec<Value> {
+/// Runs a meterscope command that must succeed; its stdout and stderr.
+fn meterscope(args: &[&str]) -> (String, String) {
     let out = Command::new(binary())
-        .arg("poll")
         .args(args)
-        .arg("--json")
         .output()
-        .expect("run meterscope poll");
-    assert!(
-        out.status.success(),
-        "poll {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+        .expect("run meterscope");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "meterscope {args:?}: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+/// `meterscope poll ARGS --json`: one JSON object per poll.
+fn poll(args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["poll"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    meterscope(&all)
+        .0
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
@@ -767,34 +772,26 @@ fn scan_finds_meter_core_at_a_unit_it_was_not_told() {
     let dir = tempfile::tempdir().unwrap();
     let (_socat, a, b) = pty_pair(dir.path());
     let (_server, _) = serve(&["--rtu", &a, "--parity", "none", "--unit", "42"]);
-    let out = Command::new(binary())
-        .args([
-            "scan",
-            "--port",
-            &b,
-            "--bauds",
-            "19200",
-            "--parity",
-            "none",
-            "--units",
-            "38-45",
-            "--timeout",
-            "80ms",
-            "--json",
-        ])
-        .output()
-        .expect("run scan");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (stdout, stderr) = meterscope(&[
+        "scan",
+        "--port",
+        &b,
+        "--bauds",
+        "19200",
+        "--parity",
+        "none",
+        "--units",
+        "38-45",
+        "--timeout",
+        "80ms",
+        "--json",
+    ]);
+    let found: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         found,
         serde_json::json!([{"baud": 19200, "parity": "N", "unit": 42, "function": 0x83}])
     );
-    let progress = String::from_utf8_lossy(&out.stderr);
+    let progress = stderr;
     assert!(progress.contains("unit  45 (8/8), found 1"), "{progress}");
 }
 
@@ -803,24 +800,16 @@ fn monitor_prints_every_frame_and_saves_them() {
     let (_server, port) = serve_tcp(&[]);
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("frames.txt");
-    let out = Command::new(binary())
-        .args([
-            "monitor",
-            "--target",
-            &format!("tcp://127.0.0.1:{port}"),
-            "--count",
-            "1",
-            "--save",
-            saved.to_str().unwrap(),
-        ])
-        .output()
-        .expect("run monitor");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (stdout, stderr) = meterscope(&[
+        "monitor",
+        "--target",
+        &format!("tcp://127.0.0.1:{port}"),
+        "--count",
+        "1",
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    let text = stdout;
     let lines: Vec<&str> = text.lines().collect();
     // Nine reads of the powerlogic profile, each a request and an answer.
     assert_eq!(lines.len(), 18, "{text}");
@@ -844,7 +833,7 @@ fn monitor_prints_every_frame_and_saves_them() {
     assert_eq!(file.lines().count(), 18);
     assert!(!file.contains("… ("), "the file keeps every byte");
     assert!(file.lines().nth(1).unwrap().len() > 129 * 3);
-    let summary = String::from_utf8_lossy(&out.stderr);
+    let summary = stderr;
     assert!(
         summary.contains("9 requests, 9 responses, 0 timeouts"),
         "{summary}"
@@ -853,16 +842,8 @@ fn monitor_prints_every_frame_and_saves_them() {
 
 #[test]
 fn ports_lists_without_failing() {
-    let out = Command::new(binary())
-        .args(["ports", "--json"])
-        .output()
-        .expect("run ports");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (stdout, _) = meterscope(&["ports", "--json"]);
+    let ports: Value = serde_json::from_str(&stdout).unwrap();
     for port in ports.as_array().unwrap() {
         assert!(port["device"].as_str().is_some_and(|d| !d.is_empty()));
         assert!(["usb", "pci", "bluetooth", "unknown"].contains(&port["kind"].as_str().unwrap()));
@@ -994,25 +975,17 @@ fn rtu_framing_through_a_tcp_gateway() {
 #[test]
 fn poll_writes_csv_rows_under_one_header() {
     let (_server, port) = serve_tcp(&[]);
-    let out = Command::new(binary())
-        .args([
-            "poll",
-            "--target",
-            &format!("tcp://127.0.0.1:{port}"),
-            "--csv",
-            "--count",
-            "2",
-            "--interval",
-            "100ms",
-        ])
-        .output()
-        .expect("run poll");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (stdout, _) = meterscope(&[
+        "poll",
+        "--target",
+        &format!("tcp://127.0.0.1:{port}"),
+        "--csv",
+        "--count",
+        "2",
+        "--interval",
+        "100ms",
+    ]);
+    let text = stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     let header: Vec<&str> = lines[0].split(',').collect();

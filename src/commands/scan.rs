@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 
-use crate::cli::{ParityArg, ScanArgs};
+use crate::cli::ScanArgs;
+use crate::modbus::link::SerialSettings;
 use crate::modbus::scan::{Found, ask, parse_units};
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
@@ -47,18 +48,16 @@ async fn sweep(args: &ScanArgs, units: &[u8], found: &mut Vec<Found>) -> anyhow:
     let timeout = Duration::from_secs_f64(args.timeout);
     for &baud in &args.bauds {
         for &parity in &args.parity {
-            let (letter, setting) = match parity {
-                ParityArg::None => ('N', tokio_serial::Parity::None),
-                ParityArg::Even => ('E', tokio_serial::Parity::Even),
-                ParityArg::Odd => ('O', tokio_serial::Parity::Odd),
+            let settings = SerialSettings {
+                device: args.port.clone(),
+                baud,
+                parity: parity.letter(),
+                stop: 1,
             };
-            let mut port = tokio_serial::SerialStream::open(
-                &tokio_serial::new(&args.port, baud)
-                    .data_bits(tokio_serial::DataBits::Eight)
-                    .parity(setting)
-                    .stop_bits(tokio_serial::StopBits::One),
-            )
-            .with_context(|| format!("{}: cannot open at {baud} baud 8{letter}1", args.port))?;
+            let letter = settings.parity;
+            let mut port = settings
+                .open()
+                .with_context(|| format!("{}: cannot open at {}", args.port, settings.framing()))?;
             for (k, &unit) in units.iter().enumerate() {
                 eprint!(
                     "\rscanning {} at {baud} baud 8{letter}1: unit {unit:>3} ({}/{}), found {}   ",

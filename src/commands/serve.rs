@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::cli::{ParityArg, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::comtrade::Scale;
 use crate::comtrade::synth::generate;
 use crate::comtrade::{DataType, Revision};
@@ -13,6 +13,7 @@ use crate::meter::measure::MeterConfig;
 use crate::meter::measure::roles::{ChannelMap, Signals};
 use crate::meter::replay::{Pace, Replay, ReplayOptions, SystemClock};
 use crate::meter::store;
+use crate::modbus::link::SerialSettings;
 use crate::modbus::map::RegisterMap;
 use crate::modbus::meter_points::{Identity, image_of};
 use crate::modbus::server::{MeterService, SharedImage, Transport, drive, serve_rtu, serve_tcp};
@@ -151,30 +152,20 @@ async fn serve(
     }
     if let Some(device) = &args.rtu {
         let name = device.to_string_lossy().to_string();
-        let port = tokio_serial::SerialStream::open(
-            &tokio_serial::new(&name, args.baud)
-                .data_bits(tokio_serial::DataBits::Eight)
-                .parity(match args.parity {
-                    ParityArg::None => tokio_serial::Parity::None,
-                    ParityArg::Even => tokio_serial::Parity::Even,
-                    ParityArg::Odd => tokio_serial::Parity::Odd,
-                })
-                .stop_bits(if args.stop == 2 {
-                    tokio_serial::StopBits::Two
-                } else {
-                    tokio_serial::StopBits::One
-                }),
-        )
-        .with_context(|| format!("--rtu {name}: cannot open the port"))?;
-        let parity = match args.parity {
-            ParityArg::None => 'N',
-            ParityArg::Even => 'E',
-            ParityArg::Odd => 'O',
+        let settings = SerialSettings {
+            device: name.clone(),
+            baud: args.baud,
+            parity: args.parity.letter(),
+            stop: args.stop,
         };
+        let port = settings
+            .open()
+            .with_context(|| format!("--rtu {name}: cannot open the port"))?;
         writeln!(
             stdout,
-            "listening rtu {name} {} 8{parity}{} unit {}",
-            args.baud, args.stop, args.unit
+            "listening rtu {name} {} unit {}",
+            settings.framing(),
+            args.unit
         )?;
         stdout.flush()?;
         let service = MeterService::new(image.clone(), args.unit, Transport::Rtu);

@@ -49,6 +49,32 @@ pub struct SerialSettings {
     pub stop: u8,
 }
 
+impl SerialSettings {
+    /// Opens the port: 8 data bits, the parity and stop bits asked for.
+    pub fn open(&self) -> std::io::Result<tokio_serial::SerialStream> {
+        let parity = match self.parity {
+            'N' => tokio_serial::Parity::None,
+            'O' => tokio_serial::Parity::Odd,
+            _ => tokio_serial::Parity::Even,
+        };
+        let stop = if self.stop == 2 {
+            tokio_serial::StopBits::Two
+        } else {
+            tokio_serial::StopBits::One
+        };
+        let builder = tokio_serial::new(&self.device, self.baud)
+            .data_bits(tokio_serial::DataBits::Eight)
+            .parity(parity)
+            .stop_bits(stop);
+        Ok(tokio_serial::SerialStream::open(&builder)?)
+    }
+
+    /// How the line is set, as technicians write it: `19200 8E1`.
+    pub fn framing(&self) -> String {
+        format!("{} 8{}{}", self.baud, self.parity, self.stop)
+    }
+}
+
 const FORMS: &str = "targets look like tcp://HOST:PORT?unit=N&timeout=MS, \
      rtu:///dev/ttyUSB0?baud=19200&parity=even&stop=1&unit=1&timeout=MS, \
      or rtu+tcp://HOST:PORT?unit=N (defaults: port 502, unit 1, timeout 1000 ms, \
@@ -479,21 +505,7 @@ async fn connect(target: &Target, tap: Arc<Tap>) -> Result<ModbusContext, String
             })
         }
         TargetTransport::Rtu(s) => {
-            let port = tokio_serial::SerialStream::open(
-                &tokio_serial::new(&s.device, s.baud)
-                    .data_bits(tokio_serial::DataBits::Eight)
-                    .parity(match s.parity {
-                        'N' => tokio_serial::Parity::None,
-                        'O' => tokio_serial::Parity::Odd,
-                        _ => tokio_serial::Parity::Even,
-                    })
-                    .stop_bits(if s.stop == 2 {
-                        tokio_serial::StopBits::Two
-                    } else {
-                        tokio_serial::StopBits::One
-                    }),
-            )
-            .map_err(|e| format!("{}: {e}", s.device))?;
+            let port = s.open().map_err(|e| format!("{}: {e}", s.device))?;
             Ok(tokio_modbus::client::rtu::attach_slave(
                 Tapped { inner: port, tap },
                 slave,
