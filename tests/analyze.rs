@@ -333,7 +333,7 @@ fn bad_settings_are_refused() {
             vec!["--demand-interval", "5 fortnights"],
             "units are ms, s, m",
         ),
-        (vec!["--thd-order", "51"], "51"),
+        (vec!["--thd-order", "51"], "51 is not in 2..=50"),
     ] {
         let mut all = vec!["analyze", path];
         all.extend(args);
