@@ -4,9 +4,10 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes through `fill` into a temporary file beside `path`, syncs it, and
-/// renames it over `path`. On any error the temporary file is removed and
-/// `path` is left as it was.
+/// Writes through `fill` into a temporary file beside `path`, syncs it,
+/// renames it over `path` and syncs the directory, so that after a power cut
+/// `path` holds the old contents or the new, whole. On any error the
+/// temporary file is removed and `path` is left as it was.
 pub fn replace_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -17,7 +18,8 @@ pub fn replace_with(
         fill(&mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        sync_directory(&directory_of(path))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -30,11 +32,27 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace_with(path, |out| out.write_all(bytes))
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    let dir = path
-        .parent()
+/// Makes a rename in `dir` durable: the new directory entry reaches the disk.
+#[cfg(unix)]
+fn sync_directory(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Windows has no handle on a directory to sync; its renames are journaled.
+#[cfg(not(unix))]
+fn sync_directory(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+fn directory_of(path: &Path) -> PathBuf {
+    path.parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let dir = directory_of(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -10,3 +10,4 @@ pub mod meter;
 pub mod modbus;
 pub mod report;
 pub mod sanitize;
+pub mod shutdown;

@@ -873,11 +873,25 @@ fn a_hostile_client_stalls_neither_the_others_nor_the_replay() {
 }
 
 fn interrupt(child: &Running) {
+    signal(child, "INT");
+}
+
+fn signal(child: &Running, name: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
+        .args([&format!("-{name}"), &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
+}
+
+/// The saved state file's `field`, as a number.
+fn saved_value(state: &Path, field: &str) -> f64 {
+    let saved = std::fs::read_to_string(state.join("meter-core.ron")).unwrap();
+    saved
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {saved}"))
 }
 
 fn energy_wh(port: u16) -> f64 {
@@ -898,12 +912,7 @@ fn the_energy_registers_survive_a_restart() {
     interrupt(&server);
     let status = server.0.wait().expect("serve ends");
     assert!(status.success(), "Ctrl-C is a clean shutdown");
-    let saved = std::fs::read_to_string(state.join("meter-core.ron")).unwrap();
-    let wh: f64 = saved
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("wh_delivered:"))
-        .and_then(|v| v.trim().trim_end_matches(',').parse().ok())
-        .unwrap_or_else(|| panic!("{saved}"));
+    let wh = saved_value(&state, "wh_delivered");
     assert!(wh >= running, "saved {wh} Wh, read {running} Wh before");
 
     let (_again, port) = serve_tcp(&["--state", keep]);
@@ -928,6 +937,59 @@ fn the_energy_registers_survive_a_restart() {
     assert_eq!(
         std::fs::read_to_string(state.join("meter-core.ron")).unwrap(),
         "MeterState(wh_delivered: ???)"
+    );
+}
+
+#[test]
+fn sigterm_and_sighup_save_the_state_as_ctrl_c_does() {
+    for name in ["TERM", "HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (mut server, port) = serve_tcp(&["--state", state.to_str().unwrap()]);
+        // Well inside the 10 s between periodic saves.
+        let running = energy_wh(port);
+        assert!(
+            !state.join("meter-core.ron").exists(),
+            "SIG{name}: no save yet"
+        );
+        signal(&server, name);
+        let status = server.0.wait().expect("serve ends");
+        assert!(status.success(), "SIG{name} is a clean shutdown: {status}");
+        let wh = saved_value(&state, "wh_delivered");
+        assert!(wh >= running, "SIG{name}: saved {wh} Wh, read {running} Wh");
+    }
+}
+
+#[test]
+fn a_state_no_meter_could_hold_is_refused_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("meter-core.ron");
+    let text = "MeterState(wh_delivered: 1e300, wh_received: 0, varh_delivered: 0, \
+        varh_received: 0, vah: 0, event_count: 0, saved_at: \"2026-01-01T00:00:00\")";
+    std::fs::write(&file, text).unwrap();
+    let mut child = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0", "--state"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("serve started on a state no meter could hold");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wh_delivered is 1e300"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "left as it is"
     );
 }
 

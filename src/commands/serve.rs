@@ -18,6 +18,7 @@ use crate::modbus::map::RegisterMap;
 use crate::modbus::meter_points::{Identity, image_of};
 use crate::modbus::server::{MeterService, SharedImage, Transport, drive, serve_rtu, serve_tcp};
 use crate::sanitize::for_terminal;
+use crate::shutdown::StopSignals;
 
 /// How often the replay moves on and a new image is published.
 const TICK: Duration = Duration::from_millis(20);
@@ -75,7 +76,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         options,
     );
     if let Some(dir) = &args.state {
-        match store::load(dir).map_err(|e| anyhow!(e))? {
+        match store::load(dir)? {
             Some(state) => {
                 log.line(&format!(
                     "carrying on from {} (saved {}): {:.3} kWh delivered",
@@ -124,13 +125,14 @@ async fn serve(
     image: SharedImage,
     log: Log,
     source: &str,
-    driver: &std::thread::JoinHandle<Result<(), String>>,
+    driver: &std::thread::JoinHandle<Result<(), store::StateError>>,
 ) -> anyhow::Result<()> {
     let tcp = match (&args.tcp, &args.rtu) {
         (Some(addr), _) => Some(addr.clone()),
         (None, None) => Some("127.0.0.1:5020".to_string()),
         (None, Some(_)) => None,
     };
+    let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
     let mut tasks = tokio::task::JoinSet::new();
     let mut stdout = std::io::stdout();
     if let Some(addr) = tcp {
@@ -190,9 +192,9 @@ async fn serve(
             tasks.abort_all();
             Ok(())
         }
-        signal = tokio::signal::ctrl_c() => {
-            signal.context("cannot wait for Ctrl-C")?;
-            log.line("Ctrl-C: shutting down");
+        signal = stop.next() => {
+            let signal = signal.context("cannot wait for a signal to stop")?;
+            log.line(&format!("{signal}: shutting down"));
             tasks.abort_all();
             Ok(())
         }

@@ -306,6 +306,11 @@ impl Replay {
         self.event_count = state.event_count;
     }
 
+    /// Whether the replay runs as fast as it can rather than on the clock.
+    pub fn flat_out(&self) -> bool {
+        matches!(self.options.pace, Pace::AsFastAsPossible { .. })
+    }
+
     pub fn reset_peak_demand(&mut self) {
         self.engine.reset_peak_demand();
     }

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::energy::Energy;
+use super::measure::energy::{Energy, MAX_ENERGY};
 use crate::atomic_file;
+
+/// The most events the event counter (a UINT32 register) can show.
+pub const MAX_EVENT_COUNT: u64 = u32::MAX as u64;
 
 /// The registers that survive a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +23,33 @@ pub struct MeterState {
     pub event_count: u64,
     /// When it was written, ISO 8601 local time; for people reading the file.
     pub saved_at: String,
+}
+
+/// Why the kept state could not be read or written.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StateError {
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error(
+        "{path}:{line}:{column}: {message} (the file is left as it is; move it away to start afresh)"
+    )]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: {field} is {value}, which no meter register holds (0 to {max}); the file is left as it is"
+    )]
+    OutOfRange {
+        path: PathBuf,
+        field: &'static str,
+        value: String,
+        max: String,
+    },
+    #[error("cannot write the meter state: {0}")]
+    Encode(String),
 }
 
 impl MeterState {
@@ -44,6 +74,41 @@ impl MeterState {
             vah: self.vah,
         }
     }
+
+    /// The first value a meter could not hold: energy outside 0 to
+    /// [`MAX_ENERGY`] (or not a number), or more events than the counter shows.
+    fn out_of_range(&self, path: &Path) -> Option<StateError> {
+        let energies = [
+            ("wh_delivered", self.wh_delivered),
+            ("wh_received", self.wh_received),
+            ("varh_delivered", self.varh_delivered),
+            ("varh_received", self.varh_received),
+            ("vah", self.vah),
+        ];
+        let fault = |field, value: String, max: String| StateError::OutOfRange {
+            path: path.to_path_buf(),
+            field,
+            value,
+            max,
+        };
+        for (field, value) in energies {
+            if !(0.0..=MAX_ENERGY).contains(&value) {
+                let shown = if value.abs() < 1e15 {
+                    value.to_string()
+                } else {
+                    format!("{value:e}")
+                };
+                return Some(fault(field, shown, format!("{MAX_ENERGY:e}")));
+            }
+        }
+        (self.event_count > MAX_EVENT_COUNT).then(|| {
+            fault(
+                "event_count",
+                self.event_count.to_string(),
+                MAX_EVENT_COUNT.to_string(),
+            )
+        })
+    }
 }
 
 /// The state file in `dir`.
@@ -52,48 +117,51 @@ pub fn state_file(dir: &Path) -> PathBuf {
 }
 
 /// Reads the state kept in `dir`: `None` when there is none yet. A file that
-/// cannot be read is an error naming it (line and column for bad RON), and
-/// is left as it is.
-pub fn load(dir: &Path) -> Result<Option<MeterState>, String> {
+/// cannot be read is an error naming it (line and column for bad RON, the
+/// field for a value out of range), and is left as it is.
+pub fn load(dir: &Path) -> Result<Option<MeterState>, StateError> {
     let path = state_file(dir);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => {
+            return Err(StateError::Io {
+                path,
+                message: e.to_string(),
+            });
+        }
     };
-    let state: MeterState = ron::from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {} (the file is left as it is; move it away to start afresh)",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.code
-        )
+    parse(&path, &text).map(Some)
+}
+
+/// The state in `text`, read from `path` (named in errors).
+pub fn parse(path: &Path, text: &str) -> Result<MeterState, StateError> {
+    let state: MeterState = ron::from_str(text).map_err(|e| StateError::Syntax {
+        path: path.to_path_buf(),
+        line: e.span.start.line,
+        column: e.span.start.col,
+        message: e.code.to_string(),
     })?;
-    let values = [
-        state.wh_delivered,
-        state.wh_received,
-        state.varh_delivered,
-        state.varh_received,
-        state.vah,
-    ];
-    if values.iter().any(|v| !v.is_finite() || *v < 0.0) {
-        return Err(format!(
-            "{}: energy registers must be numbers of 0 or more",
-            path.display()
-        ));
+    match state.out_of_range(path) {
+        Some(error) => Err(error),
+        None => Ok(state),
     }
-    Ok(Some(state))
 }
 
 /// Writes the state to `dir` (made if missing), replacing the file whole.
-pub fn save(dir: &Path, state: &MeterState) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn save(dir: &Path, state: &MeterState) -> Result<(), StateError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| StateError::Io {
+            path,
+            message: e.to_string(),
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let text = ron::ser::to_string_pretty(state, ron::ser::PrettyConfig::default())
-        .map_err(|e| format!("cannot write the meter state: {e}"))?;
+        .map_err(|e| StateError::Encode(e.to_string()))?;
     let path = state_file(dir);
-    atomic_file::replace(&path, format!("{text}\n").as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    atomic_file::replace(&path, format!("{text}\n").as_bytes()).map_err(io(&path))
 }
 
 #[cfg(test)]
@@ -119,7 +187,7 @@ mod tests {
             "MeterState(\n  wh_delivered: lots,\n)",
         )
         .unwrap();
-        let err = load(dir.path()).unwrap_err();
+        let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("meter-core.ron:2:"), "{err}");
         assert!(
             std::fs::read_to_string(state_file(dir.path()))
@@ -127,5 +195,37 @@ mod tests {
                 .contains("lots"),
             "left alone"
         );
+    }
+
+    #[test]
+    fn values_no_meter_could_hold_are_refused_by_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = |field: &str, value: &str| {
+            let mut text = ron::ser::to_string(&MeterState::new(Energy::default(), 3)).unwrap();
+            let at = text.find(&format!("{field}:")).unwrap() + field.len() + 1;
+            let end = at + text[at..].find(',').unwrap();
+            text.replace_range(at..end, value);
+            text
+        };
+        for (field, value) in [
+            ("wh_delivered", "1e30"),
+            ("vah", "-1.0"),
+            ("varh_received", "inf"),
+            ("event_count", "1099511627776"),
+        ] {
+            let text = state(field, value);
+            std::fs::write(state_file(dir.path()), &text).unwrap();
+            match load(dir.path()) {
+                Err(StateError::OutOfRange { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("{field}: {value} gave {other:?}"),
+            }
+            assert_eq!(
+                std::fs::read_to_string(state_file(dir.path())).unwrap(),
+                text
+            );
+        }
+        let text = state("wh_delivered", "9.2e18");
+        std::fs::write(state_file(dir.path()), text).unwrap();
+        assert_eq!(load(dir.path()).unwrap().unwrap().wh_delivered, 9.2e18);
     }
 }

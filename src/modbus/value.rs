@@ -242,8 +242,15 @@ pub fn encode_number(kind: PointType, value: f64, order: WordOrder, scale: f64) 
             2,
         ),
         PointType::U64 => split(saturate(raw, 0.0, u64::MAX as f64, u64::MAX), 4),
+        // i64::MAX as f64 is 2^63, one past the type, whose pattern reads as
+        // the most negative number: stop at the largest f64 below it.
         PointType::I64 => split(
-            saturate(raw, i64::MIN as f64 + 1.0, i64::MAX as f64, 1 << 63),
+            saturate(
+                raw,
+                (i64::MIN as f64).next_up(),
+                (i64::MAX as f64).next_down(),
+                1 << 63,
+            ),
             4,
         ),
         PointType::F32 => split((raw as f32).to_bits() as u64, 2),
@@ -306,6 +313,21 @@ pub fn encode_power_factor(pf: f64, q: f64, order: WordOrder) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_saturate_at_their_ends_without_wrapping() {
+        let words = |kind, value| encode_number(kind, value, WordOrder::HighFirst, 1.0);
+        let back = |kind, value| decode(kind, &words(kind, value), WordOrder::HighFirst, 1.0);
+        let top = (i64::MAX as f64).next_down();
+        assert_eq!(back(PointType::I64, 1e30), PointValue::Number(top));
+        assert_eq!(back(PointType::I64, 9.3e18), PointValue::Number(top));
+        assert_eq!(back(PointType::I64, -1e30), PointValue::Number(-top));
+        assert_eq!(
+            back(PointType::U32, 1e12),
+            PointValue::Number(u32::MAX as f64)
+        );
+        assert_eq!(back(PointType::I16, -1e9), PointValue::Number(-32767.0));
+    }
 
     #[test]
     fn numbers_round_trip_in_both_word_orders() {
