@@ -228,4 +228,53 @@ mod tests {
         std::fs::write(state_file(dir.path()), text).unwrap();
         assert_eq!(load(dir.path()).unwrap().unwrap().wh_delivered, 9.2e18);
     }
+
+    /// A seeded, bounded stand-in for the fuzz target: mutated state files
+    /// never panic, and whatever loads is a state a meter could hold.
+    #[test]
+    fn mutated_state_files_load_or_are_named() {
+        use rand::{Rng, SeedableRng};
+        let good = ron::ser::to_string_pretty(
+            &MeterState::new(
+                Energy {
+                    wh_delivered: 12.5,
+                    vah: 99.0,
+                    ..Energy::default()
+                },
+                4,
+            ),
+            ron::ser::PrettyConfig::default(),
+        )
+        .unwrap();
+        const SYNTAX: &[u8] = b"-9e.,:()\"\\0";
+        let path = Path::new("state/meter-core.ron");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut loaded = 0;
+        for _ in 0..5_000 {
+            let mut bytes = good.clone().into_bytes();
+            for _ in 0..rng.random_range(1..4) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = rng.random_range(0..bytes.len());
+                match rng.random_range(0..4) {
+                    0 => bytes[at] = rng.random(),
+                    1 => bytes.insert(at, SYNTAX[rng.random_range(0..SYNTAX.len())]),
+                    2 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(at),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            match parse(path, &text) {
+                Ok(state) => {
+                    loaded += 1;
+                    assert!(state.out_of_range(path).is_none(), "{text}");
+                }
+                Err(e) => assert!(e.to_string().starts_with("state/meter-core.ron"), "{e}"),
+            }
+        }
+        assert!(loaded > 0, "some mutations are harmless");
+    }
 }
