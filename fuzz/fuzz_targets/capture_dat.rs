@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let kind = ["ASCII", "BINARY", "BINARY32", "FLOAT32"][*pick as usize % 4];
-    let cfg = format!("FUZZ,STATION,2013\n{CHANNELS}{kind}\n1\n0,0\n0,0\nB,3\n");
+    let cfg = format!("FUZZ,STATION,2013\n{CHANNELS}{kind}\n1\n0,0\n0,0\n");
     if let Ok(capture) = Capture::from_bytes(Path::new("fuzz.cfg"), cfg.as_bytes(), dat, None) {
         meterscope_fuzz::measure(capture);
     }
