@@ -208,6 +208,23 @@ fn poll_csv_and_table_replace_meter_text_and_defuse_formulas() {
         "--csv",
     ]);
     assert_eq!(raw.trim_end().split_once(',').unwrap().1, HOSTILE_CSV);
+    let raw_table = clean_stdout(&[
+        "poll",
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "30",
+        "--quantity",
+        "1",
+        "--type",
+        "utf8(20)",
+        "--once",
+    ]);
+    assert_eq!(
+        raw_table.trim_end(),
+        "[30]  =1+2\u{FFFD}]52;c;SGk=\u{FFFD}\u{FFFD}[2J\u{FFFD}1m\u{FFFD}x"
+    );
 
     let table = clean_stdout(&["poll", "--target", &target, "--profile", &profile, "--once"]);
     assert!(table.contains("@id\u{FFFD}[2J"), "{table}");
@@ -289,6 +306,11 @@ fn info_and_analyze_json_escape_capture_names() {
     assert!(
         table.contains("ST\u{FFFD}]0;owned\u{FFFD}\u{FFFD}"),
         "{table}"
+    );
+    let summary = clean_stdout(&["analyze", &cfg, "--map", "VA=1,VB=2,VC=3,IA=4,IB=5,IC=6"]);
+    assert!(
+        summary.contains("VB=2 'VB\u{FFFD}[2J\u{FFFD}'"),
+        "{summary}"
     );
 }
 
