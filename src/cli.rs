@@ -32,6 +32,59 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The command line, checked as a whole.
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// The rules between switches. clap's own `conflicts_with` would take a
+    /// switch that its variable turns off (`METERSCOPE_JSON=0`) as given, so
+    /// they are checked here on the values.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        use clap::CommandFactory;
+        use clap::error::ErrorKind;
+        let refuse = |name: &str, kind: ErrorKind, message: &str| {
+            let mut cli = Cli::command();
+            cli.build();
+            match cli.find_subcommand_mut(name) {
+                Some(sub) => sub.error(kind, message),
+                None => cli.error(kind, message),
+            }
+        };
+        let conflict = ErrorKind::ArgumentConflict;
+        match &self.command {
+            Some(Command::Analyze(a)) if a.json && a.csv => Err(refuse(
+                "analyze",
+                conflict,
+                "--json and --csv cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.json && p.csv => Err(refuse(
+                "poll",
+                conflict,
+                "--json and --csv cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.once && p.count.is_some() => Err(refuse(
+                "poll",
+                conflict,
+                "--once and --count cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.raw && (p.address.is_none() || p.quantity.is_none()) => {
+                Err(refuse(
+                    "poll",
+                    ErrorKind::MissingRequiredArgument,
+                    "--raw needs --address and --quantity",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what a capture holds: revision, station, channels, rates, times.
@@ -209,7 +262,7 @@ pub struct AnalyzeArgs {
     pub file: PathBuf,
     /// Print one JSON object: capture, windows, frequency_10s, events,
     /// aggregates, energy, demand, stats.
-    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     /// Print one CSV row per basic window (harmonic lists are left to --json).
     #[arg(long, env = "METERSCOPE_CSV", value_parser = BoolishValueParser::new())]
@@ -349,7 +402,7 @@ pub struct PollArgs {
     #[arg(long, default_value = "powerlogic", env = "METERSCOPE_PROFILE")]
     pub profile: String,
     /// Poll once and stop.
-    #[arg(long, conflicts_with = "count", env = "METERSCOPE_ONCE", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "METERSCOPE_ONCE", value_parser = BoolishValueParser::new())]
     pub once: bool,
     /// Poll this many times and stop; without it (or --once), until Ctrl-C.
     #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
@@ -360,13 +413,13 @@ pub struct PollArgs {
           allow_hyphen_values = true, value_parser = duration_between(0.001, 86_400.0))]
     pub interval: f64,
     /// One JSON object per poll, a line each.
-    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     /// One CSV row per poll.
     #[arg(long, env = "METERSCOPE_CSV", value_parser = BoolishValueParser::new())]
     pub csv: bool,
     /// Read a run of registers instead of a profile.
-    #[arg(long, requires_all = ["address", "quantity"], env = "METERSCOPE_RAW",
+    #[arg(long, env = "METERSCOPE_RAW",
           value_parser = BoolishValueParser::new())]
     pub raw: bool,
     /// First register, numbered as in vendor maps (1-based) unless --zero-based.

@@ -446,3 +446,48 @@ fn flags_out_of_range_name_the_range() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_switch_turned_off_by_its_variable_is_not_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = hostile_capture(dir.path());
+    let map = "VA=1,VB=2,VC=3,IA=4,IB=5,IC=6";
+    let out = Command::new(binary())
+        .args(["analyze", &cfg, "--csv", "--map", map])
+        .env("METERSCOPE_JSON", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("t,duration,"));
+
+    let (target, profile) = rogue_setup(dir.path());
+    let out = Command::new(binary())
+        .args(["poll", "--target", &target, "--profile", &profile])
+        .args(["--count", "2", "--interval", "10ms", "--json"])
+        .env("METERSCOPE_ONCE", "no")
+        .env("METERSCOPE_CSV", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+
+    // Given for real, they still clash.
+    let out = Command::new(binary())
+        .args(["analyze", &cfg, "--csv", "--map", map])
+        .env("METERSCOPE_JSON", "yes")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("error: --json and --csv cannot be used together")
+    );
+}
