@@ -145,4 +145,35 @@ mod tests {
         row.number(-1.0).text("-1+A1").maybe(None).value(true);
         assert_eq!(row.line(), "-1,\"'-1+A1\",,true\n");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(8),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+        #[test]
+        fn any_text_is_one_inert_field(text in "\\PC*|[\\x00-\\x{9f}\\x{202e}=+@,\"a-]{0,40}") {
+            let field = text_field_of(&text);
+            proptest::prop_assert!(!field.chars().any(crate::sanitize::is_unsafe));
+            // Unquoted, a field has no separator or quote; quoted, only doubled quotes.
+            match field.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+                Some(inner) => {
+                    proptest::prop_assert!(!inner.replace("\"\"", "").contains('"'));
+                    if starts_a_formula(&text) {
+                        proptest::prop_assert!(inner.starts_with('\''));
+                    }
+                }
+                None => {
+                    proptest::prop_assert!(!field.contains([',', '"']));
+                    proptest::prop_assert!(!starts_a_formula(&field));
+                }
+            }
+        }
+    }
+
+    fn text_field_of(value: &str) -> String {
+        text(value).into_owned()
+    }
 }

@@ -160,4 +160,22 @@ mod tests {
     fn line_has_no_raw_unsafe(text: &str) -> bool {
         !text.chars().any(is_unsafe)
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(8),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+        #[test]
+        fn any_text_comes_out_inert_and_reads_back(text in "\\PC*|[\\x00-\\x{9f}\\x{2066}-\\x{2069}\\x{202a}-\\x{202e}a]{0,40}") {
+            let value = json!({ "name": text, "list": [text.clone()] });
+            for out in [to_line(&value).unwrap(), to_pretty(&value).unwrap()] {
+                proptest::prop_assert!(!out.chars().any(|c| is_unsafe(c) && c != '\n'));
+                let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+                proptest::prop_assert_eq!(&back, &value);
+            }
+        }
+    }
 }
