@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Serial line speeds a UART can be set to.
+const BAUD_RANGE: std::ops::RangeInclusive<i64> = 50..=4_000_000;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,6 +30,59 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command line, checked as a whole.
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// The rules between switches. clap's own `conflicts_with` would take a
+    /// switch that its variable turns off (`METERSCOPE_JSON=0`) as given, so
+    /// they are checked here on the values.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        use clap::CommandFactory;
+        use clap::error::ErrorKind;
+        let refuse = |name: &str, kind: ErrorKind, message: &str| {
+            let mut cli = Cli::command();
+            cli.build();
+            match cli.find_subcommand_mut(name) {
+                Some(sub) => sub.error(kind, message),
+                None => cli.error(kind, message),
+            }
+        };
+        let conflict = ErrorKind::ArgumentConflict;
+        match &self.command {
+            Some(Command::Analyze(a)) if a.json && a.csv => Err(refuse(
+                "analyze",
+                conflict,
+                "--json and --csv cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.json && p.csv => Err(refuse(
+                "poll",
+                conflict,
+                "--json and --csv cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.once && p.count.is_some() => Err(refuse(
+                "poll",
+                conflict,
+                "--once and --count cannot be used together",
+            )),
+            Some(Command::Poll(p)) if p.raw && (p.address.is_none() || p.quantity.is_none()) => {
+                Err(refuse(
+                    "poll",
+                    ErrorKind::MissingRequiredArgument,
+                    "--raw needs --address and --quantity",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +129,7 @@ pub struct InfoArgs {
     /// The capture: a .cfg (its .dat beside it) or a .cff.
     pub file: PathBuf,
     /// Print one JSON object instead of a table.
-    #[arg(long, env = "METERSCOPE_JSON")]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     #[command(flatten)]
     pub read: ReadArgs,
@@ -126,27 +183,27 @@ pub struct SynthArgs {
 #[derive(Debug, Args)]
 pub struct WaveArgs {
     /// Frequency of the waveform in Hz; off-nominal values such as 49.87 are fine.
-    #[arg(long, default_value_t = 50.0, env = "METERSCOPE_FREQ")]
+    #[arg(long, default_value_t = 50.0, env = "METERSCOPE_FREQ", allow_negative_numbers = true,
+          value_parser = number_between(1.0, 10_000.0, " Hz"))]
     pub freq: f64,
     /// Line-to-neutral RMS voltage, V.
-    #[arg(long, default_value_t = 230.0, env = "METERSCOPE_VOLTAGE")]
+    #[arg(long, default_value_t = 230.0, env = "METERSCOPE_VOLTAGE", allow_negative_numbers = true,
+          value_parser = number_between(0.0, 1e6, " V"))]
     pub voltage: f64,
     /// RMS current per phase, A.
-    #[arg(long, default_value_t = 100.0, env = "METERSCOPE_CURRENT")]
+    #[arg(long, default_value_t = 100.0, env = "METERSCOPE_CURRENT", allow_negative_numbers = true,
+          value_parser = number_between(0.0, 1e6, " A"))]
     pub current: f64,
     /// Displacement power factor: positive lagging, negative leading.
-    #[arg(
-        long,
-        default_value_t = 1.0,
-        allow_negative_numbers = true,
-        env = "METERSCOPE_PF"
-    )]
+    #[arg(long, default_value_t = 1.0, env = "METERSCOPE_PF", allow_negative_numbers = true,
+          value_parser = number_between(-1.0, 1.0, ""))]
     pub pf: f64,
     /// Harmonics as order:percent of fundamental, e.g. "3:5,5:3".
     #[arg(long, default_value = "", env = "METERSCOPE_HARMONICS")]
     pub harmonics: String,
     /// Voltage unbalance: negative over positive sequence, percent.
-    #[arg(long, default_value_t = 0.0, env = "METERSCOPE_UNBALANCE")]
+    #[arg(long, default_value_t = 0.0, env = "METERSCOPE_UNBALANCE", allow_negative_numbers = true,
+          value_parser = number_between(0.0, 100.0, " %"))]
     pub unbalance: f64,
     /// A voltage sag: "phase=A,start=1.0,duration=0.1,depth=60" (depth: residual %
     /// of nominal). Repeat for more, or separate with ';'.
@@ -174,16 +231,24 @@ pub struct WaveArgs {
     )]
     pub interruption: Vec<String>,
     /// Gaussian noise, standard deviation in percent of nominal RMS.
-    #[arg(long, default_value_t = 0.0, env = "METERSCOPE_NOISE")]
+    #[arg(long, default_value_t = 0.0, env = "METERSCOPE_NOISE", allow_negative_numbers = true,
+          value_parser = number_between(0.0, 100.0, " %"))]
     pub noise: f64,
     /// Seed of the noise; the same seed gives the same file.
-    #[arg(long, default_value_t = 0, env = "METERSCOPE_SEED")]
+    #[arg(
+        long,
+        default_value_t = 0,
+        env = "METERSCOPE_SEED",
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
     /// Length of the capture, seconds.
-    #[arg(long, default_value_t = 2.0, env = "METERSCOPE_DURATION")]
+    #[arg(long, default_value_t = 2.0, env = "METERSCOPE_DURATION", allow_negative_numbers = true,
+          value_parser = number_between(0.001, 3600.0, " s"))]
     pub duration: f64,
     /// Samples per nominal cycle (50 or 60 Hz, whichever is nearer --freq).
-    #[arg(long, default_value_t = 256, env = "METERSCOPE_SPC")]
+    #[arg(long, default_value_t = 256, env = "METERSCOPE_SPC", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(8..=65536))]
     pub spc: u32,
 }
 
@@ -197,25 +262,27 @@ pub struct AnalyzeArgs {
     pub file: PathBuf,
     /// Print one JSON object: capture, windows, frequency_10s, events,
     /// aggregates, energy, demand, stats.
-    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON")]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     /// Print one CSV row per basic window (harmonic lists are left to --json).
-    #[arg(long, env = "METERSCOPE_CSV")]
+    #[arg(long, env = "METERSCOPE_CSV", value_parser = BoolishValueParser::new())]
     pub csv: bool,
     /// Declared line-to-neutral voltage, V; else the standard voltage nearest
     /// the typical one-cycle RMS of the first second.
-    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL")]
+    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL", allow_negative_numbers = true,
+          value_parser = positive_up_to(1e6, " V"))]
     pub nominal: Option<f64>,
     /// System frequency, 50 or 60 Hz (10- or 12-cycle windows); else the
     /// capture's line frequency, else the one its zero crossings are nearer.
-    #[arg(long, value_name = "HZ", env = "METERSCOPE_LINE_FREQUENCY")]
+    #[arg(long, value_name = "HZ", env = "METERSCOPE_LINE_FREQUENCY", allow_negative_numbers = true,
+          value_parser = parse_system_frequency)]
     pub line_frequency: Option<f64>,
     /// Which channel is which, overriding what the names suggest: roles VA VB
     /// VC IA IB IC IN, channels by number or name, "-" for none.
     #[arg(long, value_name = "ROLE=CH,...", env = "METERSCOPE_MAP")]
     pub map: Option<String>,
     /// Print throughput figures (always present in --json).
-    #[arg(long, env = "METERSCOPE_STATS")]
+    #[arg(long, env = "METERSCOPE_STATS", value_parser = BoolishValueParser::new())]
     pub stats: bool,
     /// Values to measure: as recorded, or converted to primary or secondary.
     #[arg(
@@ -226,51 +293,35 @@ pub struct AnalyzeArgs {
     )]
     pub values: ValuesArg,
     /// Sag threshold, percent of nominal.
-    #[arg(
-        long,
-        value_name = "PCT",
-        default_value_t = 90.0,
-        env = "METERSCOPE_SAG_THRESHOLD"
-    )]
+    #[arg(long, value_name = "PCT", default_value_t = 90.0, env = "METERSCOPE_SAG_THRESHOLD",
+          allow_negative_numbers = true, value_parser = number_between(0.0, 100.0, " %"))]
     pub sag_threshold: f64,
     /// Swell threshold, percent of nominal.
-    #[arg(
-        long,
-        value_name = "PCT",
-        default_value_t = 110.0,
-        env = "METERSCOPE_SWELL_THRESHOLD"
-    )]
+    #[arg(long, value_name = "PCT", default_value_t = 110.0, env = "METERSCOPE_SWELL_THRESHOLD",
+          allow_negative_numbers = true, value_parser = number_between(100.0, 1000.0, " %"))]
     pub swell_threshold: f64,
     /// Interruption threshold, percent of nominal.
-    #[arg(
-        long,
-        value_name = "PCT",
-        default_value_t = 10.0,
-        env = "METERSCOPE_INTERRUPTION_THRESHOLD"
-    )]
+    #[arg(long, value_name = "PCT", default_value_t = 10.0, env = "METERSCOPE_INTERRUPTION_THRESHOLD",
+          allow_negative_numbers = true, value_parser = number_between(0.0, 100.0, " %"))]
     pub interruption_threshold: f64,
     /// Hysteresis of the event thresholds, percent of nominal.
-    #[arg(
-        long,
-        value_name = "PCT",
-        default_value_t = 2.0,
-        env = "METERSCOPE_HYSTERESIS"
-    )]
+    #[arg(long, value_name = "PCT", default_value_t = 2.0, env = "METERSCOPE_HYSTERESIS",
+          allow_negative_numbers = true, value_parser = number_between(0.0, 50.0, " %"))]
     pub hysteresis: f64,
     /// Highest harmonic order counted in THD (2 to 50).
-    #[arg(long, value_name = "N", default_value_t = 50, env = "METERSCOPE_THD_ORDER",
+    #[arg(long, value_name = "N", default_value_t = 50, env = "METERSCOPE_THD_ORDER", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u16).range(2..=50))]
     pub thd_order: u16,
     /// Demand method.
     #[arg(long, value_enum, default_value = "sliding", env = "METERSCOPE_DEMAND")]
     pub demand: DemandArg,
     /// Demand interval, e.g. 15m, 30s, 500ms, 1h.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration,
-          env = "METERSCOPE_DEMAND_INTERVAL")]
+    #[arg(long, value_name = "DURATION", default_value = "15m", env = "METERSCOPE_DEMAND_INTERVAL",
+          allow_hyphen_values = true, value_parser = duration_between(0.1, 86_400.0))]
     pub demand_interval: f64,
     /// Sub-intervals of a sliding block.
     #[arg(long, value_name = "N", default_value_t = 15, env = "METERSCOPE_DEMAND_SUBINTERVALS",
-          value_parser = clap::value_parser!(u32).range(1..=3600))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub demand_subintervals: u32,
     #[command(flatten)]
     pub read: ReadArgs,
@@ -291,7 +342,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ROLE=CH,...", env = "METERSCOPE_MAP")]
     pub map: Option<String>,
     /// Declared line-to-neutral voltage, V; guessed as for analyze when not given.
-    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL")]
+    #[arg(long, value_name = "VOLTS", env = "METERSCOPE_NOMINAL", allow_negative_numbers = true,
+          value_parser = positive_up_to(1e6, " V"))]
     pub nominal: Option<f64>,
     /// Listen for Modbus TCP here (port 0 picks a free port). Without --tcp
     /// and --rtu: 127.0.0.1:5020.
@@ -301,22 +353,24 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DEVICE", env = "METERSCOPE_RTU")]
     pub rtu: Option<PathBuf>,
     /// RTU baud rate.
-    #[arg(long, default_value_t = 19200, env = "METERSCOPE_BAUD")]
+    #[arg(long, default_value_t = 19200, env = "METERSCOPE_BAUD", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(BAUD_RANGE))]
     pub baud: u32,
     /// RTU parity.
     #[arg(long, value_enum, default_value = "even", env = "METERSCOPE_PARITY")]
     pub parity: ParityArg,
     /// RTU stop bits.
-    #[arg(long, default_value_t = 1, env = "METERSCOPE_STOP",
+    #[arg(long, default_value_t = 1, env = "METERSCOPE_STOP", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u8).range(1..=2))]
     pub stop: u8,
     /// Unit id (1 to 247). On TCP, 255 is answered too.
-    #[arg(long, default_value_t = 1, env = "METERSCOPE_UNIT",
+    #[arg(long, default_value_t = 1, env = "METERSCOPE_UNIT", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u8).range(1..=247))]
     pub unit: u8,
-    /// Replay speed: a multiple of real time, or "max".
-    #[arg(long, default_value = "1", env = "METERSCOPE_SPEED")]
-    pub speed: String,
+    /// Replay speed: a multiple of real time (0.01 to 1000), or "max".
+    #[arg(long, default_value = "1", env = "METERSCOPE_SPEED", allow_hyphen_values = true,
+          value_parser = parse_speed)]
+    pub speed: Speed,
     /// Register map served: a built-in profile name or a .ron file.
     #[arg(long, default_value = "meter-core", env = "METERSCOPE_PROFILE")]
     pub profile: String,
@@ -348,29 +402,33 @@ pub struct PollArgs {
     #[arg(long, default_value = "powerlogic", env = "METERSCOPE_PROFILE")]
     pub profile: String,
     /// Poll once and stop.
-    #[arg(long, conflicts_with = "count", env = "METERSCOPE_ONCE")]
+    #[arg(long, env = "METERSCOPE_ONCE", value_parser = BoolishValueParser::new())]
     pub once: bool,
     /// Poll this many times and stop; without it (or --once), until Ctrl-C.
-    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Time from the start of one poll to the next, e.g. 1s, 500ms.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
-          env = "METERSCOPE_INTERVAL")]
+    #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
+          allow_hyphen_values = true, value_parser = duration_between(0.001, 86_400.0))]
     pub interval: f64,
     /// One JSON object per poll, a line each.
-    #[arg(long, conflicts_with = "csv", env = "METERSCOPE_JSON")]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     /// One CSV row per poll.
-    #[arg(long, env = "METERSCOPE_CSV")]
+    #[arg(long, env = "METERSCOPE_CSV", value_parser = BoolishValueParser::new())]
     pub csv: bool,
     /// Read a run of registers instead of a profile.
-    #[arg(long, requires_all = ["address", "quantity"], env = "METERSCOPE_RAW")]
+    #[arg(long, env = "METERSCOPE_RAW",
+          value_parser = BoolishValueParser::new())]
     pub raw: bool,
     /// First register, numbered as in vendor maps (1-based) unless --zero-based.
-    #[arg(long, value_name = "N", env = "METERSCOPE_ADDRESS")]
+    #[arg(long, value_name = "N", env = "METERSCOPE_ADDRESS", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..=65536))]
     pub address: Option<u32>,
     /// How many values of --type to read (not registers).
-    #[arg(long, value_name = "Q", env = "METERSCOPE_QUANTITY")]
+    #[arg(long, value_name = "Q", env = "METERSCOPE_QUANTITY", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..=65536))]
     pub quantity: Option<u32>,
     /// Value type of a raw read: u16, i16, u32, i32, u64, i64, f32, utf8(N), datetime, pf4q, version.
     #[arg(
@@ -381,7 +439,7 @@ pub struct PollArgs {
     )]
     pub kind: String,
     /// --address is a PDU address (register number − 1).
-    #[arg(long, env = "METERSCOPE_ZERO_BASED")]
+    #[arg(long, env = "METERSCOPE_ZERO_BASED", value_parser = BoolishValueParser::new())]
     pub zero_based: bool,
     /// Word order of multi-register raw values.
     #[arg(
@@ -405,11 +463,12 @@ pub struct MonitorArgs {
     #[arg(long, default_value = "powerlogic", env = "METERSCOPE_PROFILE")]
     pub profile: String,
     /// Time between polls, e.g. 1s, 200ms.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
-          env = "METERSCOPE_INTERVAL")]
+    #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
+          allow_hyphen_values = true, value_parser = duration_between(0.001, 86_400.0))]
     pub interval: f64,
     /// Stop after this many polls; without it, at Ctrl-C.
-    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Also write every frame line to this file (replaced).
     #[arg(long, value_name = "FILE", env = "METERSCOPE_SAVE")]
@@ -419,7 +478,7 @@ pub struct MonitorArgs {
 #[derive(Debug, Args)]
 pub struct PortsArgs {
     /// One JSON list instead of a table.
-    #[arg(long, env = "METERSCOPE_JSON")]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -437,7 +496,9 @@ pub struct ScanArgs {
         value_name = "LIST",
         default_value = "19200,9600,38400,115200,4800,57600",
         value_delimiter = ',',
-        env = "METERSCOPE_BAUDS"
+        env = "METERSCOPE_BAUDS",
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(BAUD_RANGE)
     )]
     pub bauds: Vec<u32>,
     /// Parities to try at each baud rate.
@@ -447,7 +508,7 @@ pub struct ScanArgs {
         value_name = "LIST",
         default_value = "even,none,odd",
         value_delimiter = ',',
-        env = "METERSCOPE_PARITIES"
+        env = "METERSCOPE_PARITY"
     )]
     pub parity: Vec<ParityArg>,
     /// Unit ids to try: a range such as 1-247, or a list such as 1,2,10-20.
@@ -459,18 +520,18 @@ pub struct ScanArgs {
     )]
     pub units: String,
     /// How long to wait for each answer, e.g. 100ms.
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration,
-          env = "METERSCOPE_TIMEOUT")]
+    #[arg(long, value_name = "DURATION", default_value = "100ms", env = "METERSCOPE_TIMEOUT",
+          allow_hyphen_values = true, value_parser = duration_between(0.001, 60.0))]
     pub timeout: f64,
     /// Register asked for (any answer, even an exception, counts).
-    #[arg(long, value_name = "N", default_value_t = 1, env = "METERSCOPE_REGISTER",
+    #[arg(long, value_name = "N", default_value_t = 1, env = "METERSCOPE_REGISTER", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub register: u16,
     /// Stop at the first device found.
-    #[arg(long, env = "METERSCOPE_FIRST")]
+    #[arg(long, env = "METERSCOPE_FIRST", value_parser = BoolishValueParser::new())]
     pub first: bool,
     /// One JSON list of what answered instead of a table.
-    #[arg(long, env = "METERSCOPE_JSON")]
+    #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -511,30 +572,131 @@ pub enum DemandArg {
     Thermal,
 }
 
-/// Seconds from a duration such as `15m`, `30s`, `0.5s`, `500ms` or `2h`
-/// (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<f64, String> {
+/// Seconds from a duration such as `15m`, `30s`, `0.5s`, `500ms` or `2h`.
+/// A bare number is refused: `15` could mean seconds or minutes.
+fn seconds_of(text: &str) -> Result<f64, String> {
+    const FORMS: &str = "e.g. 15m, 30s, 500ms or 1h";
     let text = text.trim();
     let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .trim()
         .parse()
-        .map_err(|_| format!("'{text}': expected a number and a unit, e.g. 15m, 30s, 500ms"))?;
+        .map_err(|_| format!("expected a number and a unit, {FORMS}"))?;
     let scale = match unit.trim() {
-        "" | "s" | "sec" => 1.0,
+        "" => return Err(format!("a duration needs its unit, {FORMS}")),
+        "s" | "sec" => 1.0,
         "ms" => 1e-3,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         other => return Err(format!("'{other}': units are ms, s, m (or min) and h")),
     };
-    let seconds = value * scale;
-    if seconds.is_finite() && seconds > 0.0 {
-        Ok(seconds)
+    Ok(value * scale)
+}
+
+/// A duration as a person writes it: `1500ms`, `30s`, `15m`, `2h`.
+fn show_seconds(seconds: f64) -> String {
+    if seconds >= 3600.0 && seconds % 3600.0 == 0.0 {
+        format!("{}h", seconds / 3600.0)
+    } else if seconds >= 60.0 && seconds % 60.0 == 0.0 {
+        format!("{}m", seconds / 60.0)
+    } else if seconds >= 1.0 {
+        format!("{seconds}s")
     } else {
-        Err(format!("'{text}': a duration must be greater than 0"))
+        format!("{}ms", seconds * 1e3)
+    }
+}
+
+/// A parser of durations from `min_s` to `max_s` seconds, for a flag.
+pub fn duration_between(
+    min_s: f64,
+    max_s: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let seconds = seconds_of(text)?;
+        if (min_s..=max_s).contains(&seconds) {
+            Ok(seconds)
+        } else {
+            Err(format!(
+                "must be from {} to {}",
+                show_seconds(min_s),
+                show_seconds(max_s)
+            ))
+        }
+    }
+}
+
+fn number_of(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .map_err(|_| "expected a number".to_string())
+}
+
+/// A parser of numbers from `min` to `max` (both allowed) in `unit`.
+pub fn number_between(
+    min: f64,
+    max: f64,
+    unit: &'static str,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let value = number_of(text)?;
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("must be between {min} and {max}{unit}"))
+        }
+    }
+}
+
+/// A parser of numbers above 0 and up to `max` in `unit`.
+pub fn positive_up_to(
+    max: f64,
+    unit: &'static str,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let value = number_of(text)?;
+        if value > 0.0 && value <= max {
+            Ok(value)
+        } else {
+            Err(format!("must be greater than 0 and at most {max}{unit}"))
+        }
+    }
+}
+
+/// The system frequency of a power network: 50 or 60 Hz.
+pub fn parse_system_frequency(text: &str) -> Result<f64, String> {
+    match number_of(text)? {
+        f if f == 50.0 || f == 60.0 => Ok(f),
+        _ => Err("expected 50 or 60 (Hz)".into()),
+    }
+}
+
+/// How fast a capture is replayed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// A multiple of real time.
+    Times(f64),
+    /// As fast as the engine measures.
+    Max,
+}
+
+/// Replay speeds beyond this are more than the engine measures in real time
+/// anyway; `max` is the way to ask for that.
+pub const SPEED_RANGE: (f64, f64) = (0.01, 1000.0);
+
+/// `max`, or a multiple of real time within [`SPEED_RANGE`].
+pub fn parse_speed(text: &str) -> Result<Speed, String> {
+    let (min, max) = SPEED_RANGE;
+    if text.trim() == "max" {
+        return Ok(Speed::Max);
+    }
+    match text.trim().parse::<f64>() {
+        Ok(x) if (min..=max).contains(&x) => Ok(Speed::Times(x)),
+        _ => Err(format!(
+            "expected a multiple of real time from {min} to {max} (such as 0.5, 1 or 10), or max"
+        )),
     }
 }
 
@@ -559,4 +721,218 @@ pub enum ValuesArg {
     Recorded,
     Primary,
     Secondary,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::TypeId;
+
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    /// Every subcommand with each of its arguments.
+    fn every_arg() -> Vec<(String, clap::Arg)> {
+        let cli = Cli::command();
+        let mut all = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                all.push((sub.get_name().to_string(), arg.clone()));
+            }
+        }
+        assert!(
+            all.len() > 50,
+            "the walk found only {} arguments",
+            all.len()
+        );
+        all
+    }
+
+    /// What a subcommand needs before a flag can be tried on it.
+    fn required(sub: &str) -> &'static [&'static str] {
+        match sub {
+            "info" | "analyze" => &["cap.cfg"],
+            "convert" => &["in.cfg", "out.csv"],
+            "synth" => &["--out", "x.cfg"],
+            "poll" | "monitor" => &["--target", "tcp://127.0.0.1"],
+            "scan" => &["--port", "/dev/null"],
+            _ => &[],
+        }
+    }
+
+    fn is_number(arg: &clap::Arg) -> bool {
+        let id = arg.get_value_parser().type_id();
+        [
+            TypeId::of::<f64>(),
+            TypeId::of::<u8>(),
+            TypeId::of::<u16>(),
+            TypeId::of::<u32>(),
+            TypeId::of::<u64>(),
+            TypeId::of::<i64>(),
+            TypeId::of::<Speed>(),
+        ]
+        .iter()
+        .any(|t| id == *t)
+    }
+
+    fn try_value(sub: &str, arg: &clap::Arg, value: &str) -> Result<Cli, clap::Error> {
+        let long = format!("--{}", arg.get_long().unwrap_or_default());
+        let mut argv = vec!["meterscope", sub];
+        argv.extend_from_slice(required(sub));
+        argv.extend_from_slice(&[&long, value]);
+        Cli::try_parse_from(argv)
+    }
+
+    #[test]
+    fn every_variable_is_named_after_its_flag() {
+        for (sub, arg) in every_arg() {
+            let Some(long) = arg.get_long() else {
+                continue;
+            };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let expected = format!("METERSCOPE_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(expected.as_str()),
+                "{sub} --{long}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_switch_takes_yes_no_one_zero() {
+        let mut switches = 0;
+        for (sub, arg) in every_arg() {
+            if !matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                continue;
+            }
+            switches += 1;
+            let names: Vec<String> = arg
+                .get_value_parser()
+                .possible_values()
+                .into_iter()
+                .flatten()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            for word in ["1", "0", "true", "false", "yes", "no"] {
+                assert!(
+                    names.iter().any(|n| n == word),
+                    "{sub} --{}: {word} not taken ({names:?})",
+                    arg.get_id()
+                );
+            }
+        }
+        assert!(switches >= 10, "only {switches} switches found");
+    }
+
+    #[test]
+    fn negative_numbers_reach_validation() {
+        let mut numbers = 0;
+        for (sub, arg) in every_arg() {
+            if !is_number(&arg) || arg.get_long().is_none() {
+                continue;
+            }
+            numbers += 1;
+            let err = try_value(&sub, &arg, "-50").expect_err("-50 is out of range everywhere");
+            assert_eq!(
+                err.kind(),
+                ErrorKind::ValueValidation,
+                "{sub} --{}: {err}",
+                arg.get_id()
+            );
+        }
+        assert!(numbers >= 25, "only {numbers} number flags found");
+        let err = try_value("synth", &freq_arg(), "-50")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'-50' for '--freq <FREQ>': must be between 1 and 10000 Hz"),
+            "{err}"
+        );
+    }
+
+    fn freq_arg() -> clap::Arg {
+        every_arg()
+            .into_iter()
+            .find(|(sub, a)| sub == "synth" && a.get_id() == "freq")
+            .map(|(_, a)| a)
+            .unwrap()
+    }
+
+    #[test]
+    fn every_number_is_bounded() {
+        for (sub, arg) in every_arg() {
+            if !is_number(&arg) || arg.get_long().is_none() {
+                continue;
+            }
+            let duration = arg
+                .get_value_names()
+                .is_some_and(|n| n.iter().any(|n| n == "DURATION"));
+            for huge in ["1e300", "99999999999999999999", "inf", "NaN"] {
+                let value = if duration {
+                    format!("{huge}s")
+                } else {
+                    huge.to_string()
+                };
+                let err = try_value(&sub, &arg, &value)
+                    .map(|_| ())
+                    .expect_err(&format!("{sub} --{} {value} taken", arg.get_id()));
+                assert_eq!(err.kind(), ErrorKind::ValueValidation, "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn durations_need_a_unit_and_stay_in_range() {
+        let interval = duration_between(0.001, 86_400.0);
+        assert_eq!(interval("500ms"), Ok(0.5));
+        assert_eq!(interval("15m"), Ok(900.0));
+        assert_eq!(interval("1.5h"), Ok(5400.0));
+        assert_eq!(interval("2e3ms"), Ok(2.0));
+        assert_eq!(
+            interval("15"),
+            Err("a duration needs its unit, e.g. 15m, 30s, 500ms or 1h".into())
+        );
+        assert_eq!(
+            interval("99999999999999999999s"),
+            Err("must be from 1ms to 24h".into())
+        );
+        assert_eq!(interval("0s"), Err("must be from 1ms to 24h".into()));
+        assert_eq!(
+            interval("5 fortnights"),
+            Err("'fortnights': units are ms, s, m (or min) and h".into())
+        );
+        assert_eq!(
+            duration_between(0.1, 60.0)("61s"),
+            Err("must be from 100ms to 1m".into())
+        );
+    }
+
+    #[test]
+    fn speeds_are_bounded_and_max_is_kept() {
+        assert_eq!(parse_speed("max"), Ok(Speed::Max));
+        assert_eq!(parse_speed("10"), Ok(Speed::Times(10.0)));
+        for bad in ["1e300", "0", "-1", "inf", "NaN", "fast"] {
+            let err = parse_speed(bad).unwrap_err();
+            assert!(err.contains("from 0.01 to 1000"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_default_values_parse() {
+        for (sub, args) in [
+            ("analyze", &["cap.cfg"][..]),
+            ("serve", &[]),
+            ("synth", &["--out", "x.cfg"]),
+            ("poll", &["--target", "t"]),
+            ("scan", &["--port", "p"]),
+        ] {
+            let mut argv = vec!["meterscope", sub];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{sub}: {e}"));
+        }
+    }
 }

@@ -1,6 +1,4 @@
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = meterscope::cli::Cli::parse();
+    let cli = meterscope::cli::Cli::parse_checked();
     meterscope::commands::run(cli)
 }

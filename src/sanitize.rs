@@ -5,7 +5,7 @@ use std::borrow::Cow;
 /// Characters that would let a peer steer the terminal: C0 and C1 controls
 /// (ESC starts ANSI and OSC sequences), DEL, and the bidirectional overrides
 /// that make text display in an order other than it is stored.
-fn is_unsafe(c: char) -> bool {
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

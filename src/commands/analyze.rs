@@ -77,7 +77,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let report = AnalysisReport::new(info, setup, &analysis, stats);
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", crate::report::json::to_pretty(&report)?);
     } else if args.csv {
         print!(
             "{}",

@@ -5,7 +5,7 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     let capture = super::open_capture(&args.file, &args.read)?;
     let info = CaptureInfo::new(&capture);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        println!("{}", crate::report::json::to_pretty(&info)?);
     } else {
         print!("{}", info.to_table());
     }

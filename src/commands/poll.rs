@@ -10,6 +10,7 @@ use crate::cli::{PollArgs, TableArg, WordOrderArg};
 use crate::modbus::link::{Link, LinkStats, Table, Target};
 use crate::modbus::map::{Decoded, RegisterMap};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
+use crate::report::{csv, json};
 use crate::sanitize::for_terminal;
 
 #[derive(Debug, Serialize)]
@@ -143,11 +144,15 @@ fn print_poll(
     let stats = link.stats();
     if args.json {
         let line = json!({ "time": time, "target": target, "values": values, "errors": errors, "stats": stats });
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", json::to_line(&line)?)?;
     } else if args.csv {
         if first {
-            let names: Vec<&str> = map.points.iter().map(|p| p.name.as_str()).collect();
-            writeln!(out, "time,{}", names.join(","))?;
+            let mut header = csv::Row::new();
+            header.plain("time");
+            for point in &map.points {
+                header.text(&point.name);
+            }
+            write!(out, "{}", header.line())?;
         }
         let cells: Vec<String> = map
             .points
@@ -158,7 +163,7 @@ fn print_poll(
                     .map_or(String::new(), |r| csv_cell(&r.value))
             })
             .collect();
-        writeln!(out, "{time},{}", cells.join(","))?;
+        writeln!(out, "{},{}", csv::plain(time), cells.join(","))?;
     } else {
         writeln!(out, "{time}  {target}")?;
         for point in &map.points {
@@ -168,7 +173,7 @@ fn print_poll(
             writeln!(
                 out,
                 "  {:<28} {:>16} {}",
-                point.name,
+                for_terminal(&point.name),
                 for_terminal(&text_of(&reading.value)),
                 for_terminal(&reading.unit)
             )?;
@@ -203,18 +208,21 @@ fn text_of(value: &Decoded) -> String {
 
 fn csv_cell(value: &Decoded) -> String {
     let one = |v: &PointValue| match v {
-        PointValue::Number(n) => format!("{n}"),
+        PointValue::Number(n) => csv::number(*n),
         PointValue::Text(t) => t.clone(),
         PointValue::Missing => String::new(),
     };
-    let text = match value {
+    match value {
+        Decoded::One(PointValue::Text(t)) => csv::text(t).into_owned(),
         Decoded::One(v) => one(v),
-        Decoded::Many(vs) => vs.iter().map(one).collect::<Vec<_>>().join(" "),
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+        Decoded::Many(vs) => {
+            let joined = vs.iter().map(one).collect::<Vec<_>>().join(" ");
+            if vs.iter().any(|v| matches!(v, PointValue::Text(_))) {
+                csv::text(&joined).into_owned()
+            } else {
+                csv::plain(&joined).into_owned()
+            }
+        }
     }
 }
 
@@ -312,7 +320,7 @@ fn print_raw(
             "time": time, "target": target, "address": raw.given, "type": raw.kind.name(),
             "values": values, "errors": errors, "stats": link.stats(),
         });
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", json::to_line(&line)?)?;
         return Ok(());
     }
     match result {
@@ -322,7 +330,7 @@ fn print_raw(
                     .iter()
                     .map(|v| csv_cell(&Decoded::One(v.clone())))
                     .collect();
-                writeln!(out, "{time},{}", cells.join(","))?;
+                writeln!(out, "{},{}", csv::plain(time), cells.join(","))?;
             } else {
                 let width = raw.kind.registers() as u32;
                 for (k, v) in values.iter().enumerate() {

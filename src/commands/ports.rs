@@ -48,7 +48,7 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<()> {
         .collect();
     ports.sort_by(|a, b| a.device.cmp(&b.device));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&ports)?);
+        println!("{}", crate::report::json::to_pretty(&ports)?);
         return Ok(());
     }
     if ports.is_empty() {

@@ -25,7 +25,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
     });
     eprintln!();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
+        println!("{}", crate::report::json::to_pretty(&found)?);
     } else if found.is_empty() {
         println!("nothing answered");
     } else {

@@ -3,9 +3,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, Speed};
 use crate::comtrade::Scale;
 use crate::comtrade::synth::generate;
 use crate::comtrade::{DataType, Revision};
@@ -48,16 +48,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         ),
         None => Box::new(std::io::stderr()),
     })));
-    let pace = match args.speed.trim() {
-        "max" => Pace::AsFastAsPossible {
+    let pace = match args.speed {
+        Speed::Max => Pace::AsFastAsPossible {
             step: Duration::from_millis(200),
         },
-        text => match text.parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 => Pace::Times(x),
-            _ => bail!(
-                "--speed '{text}': expected a multiple of real time such as 1, 0.5 or 10, or max"
-            ),
-        },
+        Speed::Times(x) => Pace::Times(x),
     };
     let map = RegisterMap::load(&args.profile)?;
     let (signals, source) = signals(args)?;

@@ -345,15 +345,12 @@ pub fn windows_csv(windows: &[WindowReading], order: usize) -> String {
         }
     }
     out.push_str(",p_total,q_total,s_total,pf_total,v_ab,v_bc,v_ca,unbalance_pct,i_n\n");
-    let cell = |v: Option<f64>| {
-        v.filter(|v| v.is_finite())
-            .map_or(String::new(), |v| format!("{v}"))
-    };
+    let cell = |v: Option<f64>| v.map_or(String::new(), crate::report::csv::number);
     for w in windows {
         let json = window_json(w, order);
         let mut row = vec![
-            format!("{}", w.start),
-            format!("{}", w.duration),
+            crate::report::csv::number(w.start),
+            crate::report::csv::number(w.duration),
             w.cycles.to_string(),
             w.complete.to_string(),
             cell(w.frequency),

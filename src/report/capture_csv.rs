@@ -3,27 +3,19 @@
 use std::io::{self, Write};
 
 use crate::comtrade::{Capture, Scale};
-
-/// Quotes a CSV field when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
+use crate::report::csv::Row;
 
 /// Writes the capture: seconds from the first sample, then engineering values;
 /// a missing value is an empty field.
 pub fn write_csv(capture: &Capture, scale: Scale, out: &mut dyn Write) -> io::Result<()> {
     let channels = &capture.config.analog;
-    let mut line = String::from("time_s");
+    let mut header = Row::new();
+    header.plain("time_s");
     for ch in channels {
-        line.push(',');
-        line.push_str(&field(&ch.name));
+        header.text(&ch.name);
     }
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
+    out.write_all(header.line().as_bytes())?;
+    let mut line = String::new();
     let times = capture.times();
     // a*x+b with the scale folded in, so no second copy of the samples is made.
     let linear: Vec<(f64, f64)> = channels

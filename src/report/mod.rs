@@ -3,3 +3,5 @@
 pub mod analysis;
 pub mod capture_csv;
 pub mod capture_info;
+pub mod csv;
+pub mod json;
