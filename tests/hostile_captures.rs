@@ -549,3 +549,46 @@ fn synth_refuses_what_it_cannot_write_truthfully() {
         assert!(!Path::new(out).exists(), "{args:?} wrote a file");
     }
 }
+
+#[test]
+fn a_meter_config_no_meter_could_have_is_refused() {
+    use meterscope::meter::measure::{MeterConfig, MeterConfigError};
+    for frequency in [-50.0, f64::NAN, 0.0, 1e-300, f64::INFINITY, 1e9] {
+        let refused = MeterConfig::new(230.0, frequency);
+        assert!(
+            matches!(refused, Err(MeterConfigError::Frequency(_))),
+            "{frequency}: {refused:?}"
+        );
+    }
+    for voltage in [-230.0, f64::NAN, 0.0, 1e300] {
+        let refused = MeterConfig::new(voltage, 50.0);
+        assert!(
+            matches!(refused, Err(MeterConfigError::Voltage(_))),
+            "{voltage}"
+        );
+    }
+    let mut config = MeterConfig::new(230.0, 50.0).unwrap();
+    for interval in [1e300, f64::INFINITY, f64::NAN, 0.0, -900.0] {
+        config.demand.interval = interval;
+        let error = config.validate().unwrap_err();
+        assert!(
+            matches!(error, MeterConfigError::DemandInterval(_)),
+            "{interval}"
+        );
+        assert!(
+            error.to_string().contains("expected 0.1 s to 604800 s"),
+            "{error}"
+        );
+    }
+    config.demand.interval = 900.0;
+    config.thresholds.sag = f64::NAN;
+    assert!(matches!(
+        config.validate(),
+        Err(MeterConfigError::Thresholds { .. })
+    ));
+    config.thresholds.sag = 90.0;
+    config.thd_order = 0;
+    assert_eq!(config.validate(), Err(MeterConfigError::ThdOrder(0)));
+    config.thd_order = 50;
+    assert_eq!(config.validate(), Ok(()));
+}

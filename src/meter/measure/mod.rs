@@ -17,4 +17,4 @@ pub use engine::{Engine, Measured, MeterConfig, MeterConfigError};
 mod analysis;
 pub mod nominal;
 
-pub use analysis::{Analysis, analyze};
+pub use analysis::{Analysis, MeasureError, analyze, analyze_capture};
