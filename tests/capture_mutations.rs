@@ -162,7 +162,15 @@ fn mutate_text(rng: &mut ChaCha8Rng, bytes: &[u8]) -> Vec<u8> {
             0 | 1 => {
                 let text = String::from_utf8_lossy(&out).into_owned();
                 let fields: Vec<(usize, usize)> = field_spans(&text);
-                if let Some(&(start, end)) = fields.get(rng.random_range(0..fields.len().max(1))) {
+                let n = fields.len().max(1);
+                // The counts and rates at either end of a cfg shape all that
+                // follows, so they are damaged as often as all the rest.
+                let pick = match rng.random_range(0..3) {
+                    0 => rng.random_range(0..n),
+                    1 => rng.random_range(0..n.min(6)),
+                    _ => n - 1 - rng.random_range(0..n.min(16)),
+                };
+                if let Some(&(start, end)) = fields.get(pick) {
                     let value = HOSTILE_NUMBERS[rng.random_range(0..HOSTILE_NUMBERS.len())];
                     let mut text = text;
                     text.replace_range(start..end, value);
