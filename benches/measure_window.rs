@@ -74,7 +74,7 @@ fn main() {
     for spc in [256u32, 512] {
         let signals = signals(spc, 40.0);
         let elapsed = best(3, || {
-            std::hint::black_box(analyze(&signals, MeterConfig::new(230.0, 50.0)));
+            std::hint::black_box(analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap()));
         });
         let channel_samples = (signals.len() * signals.channel_count()) as f64;
         println!(

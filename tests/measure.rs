@@ -26,7 +26,7 @@ fn measure(spec: &SynthSpec) -> Analysis {
     let nominal_frequency = spec.nominal_frequency();
     analyze(
         &signals(&capture(spec)),
-        MeterConfig::new(230.0, nominal_frequency),
+        MeterConfig::new(230.0, nominal_frequency).unwrap(),
     )
 }
 
@@ -224,7 +224,7 @@ fn leading_load_and_reverse_power() {
     for k in 3..6 {
         capture.config.analog[k].a = -capture.config.analog[k].a;
     }
-    let analysis = analyze(&signals(&capture), MeterConfig::new(230.0, 50.0));
+    let analysis = analyze(&signals(&capture), MeterConfig::new(230.0, 50.0).unwrap());
     let w = complete(&analysis)[0];
     assert!(w.phases[0].power.unwrap().power_factor().unwrap() < -0.85);
     assert!(analysis.energy.wh_received > 0.0 && analysis.energy.wh_delivered == 0.0);
@@ -349,7 +349,7 @@ fn energy_and_demand_add_up() {
         ..SynthSpec::default()
     };
     let capture = capture(&spec);
-    let mut config = MeterConfig::new(230.0, 50.0);
+    let mut config = MeterConfig::new(230.0, 50.0).unwrap();
     config.demand.interval = 1.0;
     config.demand.subintervals = 4;
     let analysis = analyze(&signals(&capture), config);
@@ -421,7 +421,7 @@ fn missing_samples_flag_their_window_only() {
     for v in &mut column[6400..6403] {
         *v = f64::NAN;
     }
-    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap());
     let flagged: Vec<_> = analysis.windows.iter().filter(|w| w.flagged).collect();
     assert_eq!(flagged.len(), 1);
     let w = flagged[0];
@@ -445,7 +445,7 @@ fn a_dc_offset_is_part_of_the_rms_but_not_of_the_harmonics() {
         let column = signals.columns[Role::voltage(p).index()].as_mut().unwrap();
         column.iter_mut().for_each(|v| *v += offset);
     }
-    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap());
     for w in complete(&analysis) {
         let v = w.phases[0].voltage.as_ref().unwrap();
         relative(
@@ -486,7 +486,7 @@ fn a_rate_change_mid_capture_is_measured_on_its_times() {
         signals.columns[Role::current(p).index()] =
             Some(times.iter().map(|&t| wave(t, angle - 0.3, 50.0)).collect());
     }
-    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap());
     let v_rms = 230.0 * (1.0f64 + 0.04 * 0.04).sqrt();
     let straddling = analysis
         .windows
@@ -547,7 +547,7 @@ mod hostile_input {
                     *column = Some((0..n).map(|i| values[(i * 7 + k) % values.len()]).collect());
                 }
             }
-            let analysis = analyze(&signals, MeterConfig::new(230.0, frequency));
+            let analysis = analyze(&signals, MeterConfig::new(230.0, frequency).unwrap());
             let end = signals.times.last().copied().unwrap_or(0.0);
             for w in &analysis.windows {
                 prop_assert!(w.start >= 0.0 && w.start <= end + 1.0, "{w:?}");
@@ -619,7 +619,7 @@ fn a_drifting_frequency_is_followed() {
                 .collect(),
         );
     }
-    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let analysis = analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap());
     for w in complete(&analysis) {
         let middle = w.start + w.duration / 2.0;
         assert_close(

@@ -36,7 +36,7 @@ fn replay(signals: Arc<Signals>, pace: Pace, looping: bool) -> (Replay, ManualCl
     };
     let replay = Replay::new(
         signals,
-        MeterConfig::new(230.0, 50.0),
+        MeterConfig::new(230.0, 50.0).unwrap(),
         Box::new(clock.clone()),
         options,
     );
@@ -96,7 +96,7 @@ fn as_fast_as_possible_agrees_with_analyze() {
         ..SynthSpec::default()
     };
     let signals = signals(&spec);
-    let expected = analyze(&signals, MeterConfig::new(230.0, 50.0));
+    let expected = analyze(&signals, MeterConfig::new(230.0, 50.0).unwrap());
     let (mut replay, _clock) = replay(
         Arc::clone(&signals),
         Pace::AsFastAsPossible {
@@ -194,7 +194,7 @@ fn peak_demand_resets() {
         ..SynthSpec::default()
     };
     let clock = ManualClock::default();
-    let mut config = MeterConfig::new(230.0, 50.0);
+    let mut config = MeterConfig::new(230.0, 50.0).unwrap();
     config.demand.interval = 0.5;
     let options = ReplayOptions {
         pace: Pace::RealTime,

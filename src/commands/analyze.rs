@@ -128,7 +128,7 @@ fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterCo
             thresholds.hysteresis
         );
     }
-    let mut config = MeterConfig::new(nominal_voltage, nominal_frequency);
+    let mut config = MeterConfig::new(nominal_voltage, nominal_frequency)?;
     config.thresholds = thresholds;
     config.thd_order = args.thd_order as usize;
     config.demand = DemandConfig {
@@ -140,5 +140,6 @@ fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterCo
         interval: args.demand_interval,
         subintervals: args.demand_subintervals,
     };
+    config.validate()?;
     Ok(config)
 }

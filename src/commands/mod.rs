@@ -144,6 +144,9 @@ fn nominal_system(
     let nominal_voltage = match nominal {
         Some(v) if v.is_finite() && v > 0.0 => v,
         Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
+        // Nothing will be measured, so nothing is measured against: the
+        // caller says why (no whole cycle) rather than asking for --nominal.
+        None if signals.is_empty() => 230.0,
         None => {
             let typical = first_second_rms(signals, nominal_frequency)
                 .filter(|v| *v > 0.0)

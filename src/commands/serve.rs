@@ -10,6 +10,7 @@ use crate::comtrade::Scale;
 use crate::comtrade::synth::generate;
 use crate::comtrade::{DataType, Revision};
 use crate::meter::measure::MeterConfig;
+use crate::meter::measure::coverage::require_whole_cycle;
 use crate::meter::measure::roles::{ChannelMap, Signals};
 use crate::meter::replay::{Pace, Replay, ReplayOptions, SystemClock};
 use crate::meter::store;
@@ -56,8 +57,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
     let map = RegisterMap::load(&args.profile)?;
     let (signals, source) = signals(args)?;
+    require_whole_cycle(&signals, None).with_context(|| format!("{source}: cannot serve"))?;
     let (nominal_voltage, nominal_frequency) = super::nominal_system(&signals, args.nominal, None)?;
-    let config = MeterConfig::new(nominal_voltage, nominal_frequency);
+    let config = MeterConfig::new(nominal_voltage, nominal_frequency)?;
     let options = ReplayOptions {
         pace,
         looping: true,

@@ -81,7 +81,14 @@ pub fn split<'a>(file: &Path, bytes: &'a [u8], warnings: &mut Vec<String>) -> Re
                     // (or the end of the file) and no marker is looked for inside it.
                     let stop = match m.length {
                         Some(len) => {
-                            let want = next as u64 + len;
+                            let want = (next as u64).checked_add(len).ok_or_else(|| {
+                                ComtradeError::format(
+                                    file,
+                                    Location::Line(line),
+                                    "DAT section length",
+                                    format!("{len} bytes is more than any file can hold"),
+                                )
+                            })?;
                             if want > bytes.len() as u64 {
                                 warnings.push(format!(
                                     "{}:{line}: DAT section declares {len} bytes but the file holds {}",

@@ -174,23 +174,31 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    fn new(file: &'a Path, text: &'a str, first_line: usize) -> Self {
-        let lines = text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| {
-                (
-                    i + first_line,
-                    l.trim_end_matches(['\r', ' ', '\t', '\u{1a}']),
-                )
-            })
-            .filter(|(_, l)| !l.trim().is_empty())
-            .collect();
-        Lines {
+    fn new(file: &'a Path, text: &'a str, first_line: usize) -> Result<Self> {
+        let mut lines = Vec::new();
+        for (i, line) in text.split('\n').enumerate() {
+            let number = i + first_line;
+            let line = line.trim_end_matches(['\r', ' ', '\t', '\u{1a}']);
+            if line.len() > MAX_LINE_BYTES {
+                return Err(ComtradeError::format(
+                    file,
+                    Location::Line(number),
+                    "line length",
+                    format!(
+                        "the line is {} bytes long; a cfg line holds at most {MAX_LINE_BYTES}",
+                        line.len()
+                    ),
+                ));
+            }
+            if !line.trim().is_empty() {
+                lines.push((number, line));
+            }
+        }
+        Ok(Lines {
             file,
             lines,
             next: 0,
-        }
+        })
     }
 
     fn peek(&self) -> Option<(usize, &'a str)> {
@@ -317,6 +325,39 @@ pub(crate) fn escape(text: &str) -> String {
 /// Sanity bound so a corrupt count cannot make us reserve gigabytes.
 const MAX_CHANNELS: usize = 1_000_000;
 
+/// The longest cfg line read. The standard's longest line, an analog channel
+/// with 64-character names, is under 300 bytes; this leaves room for padding
+/// and long numbers while a corrupt file cannot make a name of megabytes.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// The standard's limit for station, device and channel names.
+pub const NAME_CHARS: usize = 64;
+
+/// A name as tables show it: at most [`NAME_CHARS`] characters, the cut
+/// marked with an ellipsis so a shortened name is never taken for the whole.
+pub fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(NAME_CHARS) {
+        None => std::borrow::Cow::Borrowed(name),
+        Some(_) => {
+            let cut: String = name.chars().take(NAME_CHARS - 1).collect();
+            std::borrow::Cow::Owned(format!("{cut}\u{2026}"))
+        }
+    }
+}
+
+/// Warns about names longer than the standard allows, naming the line.
+fn check_name(line: &Line, what: &str, name: &str, warnings: &mut Vec<String>) {
+    let chars = name.chars().count();
+    if chars > NAME_CHARS {
+        warnings.push(format!(
+            "{}:{}: {what} is {chars} characters long, more than the standard's {NAME_CHARS}; \
+             tables show it shortened",
+            line.file.display(),
+            line.number
+        ));
+    }
+}
+
 /// Parses a cfg already decoded to text. `file` names it in errors, where the
 /// text's first line is numbered `first_line` (a cfg inside a .cff starts below its marker).
 pub fn parse_cfg(
@@ -325,10 +366,12 @@ pub fn parse_cfg(
     first_line: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Config> {
-    let mut lines = Lines::new(file, text, first_line);
+    let mut lines = Lines::new(file, text, first_line)?;
 
     let first = lines.take("station name, recording device and revision year")?;
     let (station, device, rev_year) = station_line(&first, warnings)?;
+    check_name(&first, "the station name", &station, warnings);
+    check_name(&first, "the recording device", &device, warnings);
     let revision = match Revision::from_year(rev_year) {
         Some(r) => r,
         None => {
@@ -351,17 +394,24 @@ pub fn parse_cfg(
     let total = counts.integer(0, "total channel count")?;
     let n_analog = counts.count(1, 'A', "analog channel count")?;
     let n_status = counts.count(2, 'D', "status channel count")?;
-    if n_analog + n_status > MAX_CHANNELS {
-        return Err(counts.error("channel counts", "more than a million channels"));
-    }
-    if total != (n_analog + n_status) as u64 {
+    // Counts come from the file, so their sum may not even fit a usize.
+    let n_channels = n_analog
+        .checked_add(n_status)
+        .filter(|&n| n <= MAX_CHANNELS)
+        .ok_or_else(|| {
+            counts.error(
+                "channel counts",
+                format!("{n_analog}A + {n_status}D is more than {MAX_CHANNELS} channels"),
+            )
+        })?;
+    if total != n_channels as u64 {
         warnings.push(format!(
             "{}:{}: total channel count {total} is not {n_analog}A + {n_status}D",
             file.display(),
             counts.number
         ));
     }
-    if lines.remaining() < n_analog + n_status {
+    if lines.remaining() < n_channels {
         return Err(ComtradeError::format(
             file,
             Location::Line(counts.number),
@@ -376,12 +426,26 @@ pub fn parse_cfg(
     let mut analog = Vec::with_capacity(n_analog);
     for k in 1..=n_analog {
         let line = lines.take(&format!("analog channel {k}"))?;
-        analog.push(analog_channel(&line, k)?);
+        let channel = analog_channel(&line, k)?;
+        check_name(
+            &line,
+            &format!("analog channel {k}'s name"),
+            &channel.name,
+            warnings,
+        );
+        analog.push(channel);
     }
     let mut status = Vec::with_capacity(n_status);
     for k in 1..=n_status {
         let line = lines.take(&format!("status channel {k}"))?;
-        status.push(status_channel(&line, k)?);
+        let channel = status_channel(&line, k)?;
+        check_name(
+            &line,
+            &format!("status channel {k}'s name"),
+            &channel.name,
+            warnings,
+        );
+        status.push(channel);
     }
 
     let freq = lines.take("line frequency")?;
@@ -389,7 +453,7 @@ pub fn parse_cfg(
 
     let nrates_line = lines.take("number of sample rates")?;
     let nrates = nrates_line.integer(0, "number of sample rates (nrates)")?;
-    if nrates as usize > lines.remaining() {
+    if usize::try_from(nrates).map_or(true, |n| n > lines.remaining()) {
         return Err(nrates_line.error(
             "number of sample rates (nrates)",
             format!(

@@ -100,9 +100,11 @@ pub struct Placement {
 }
 
 /// Reads an ASCII data file line by line, reusing one buffer.
+/// `length` is the size of the data in bytes (a hint: it only sizes the columns).
 pub fn read_ascii(
     file: &Path,
     mut input: impl BufRead,
+    length: u64,
     placement: Placement,
     config: &Config,
     warnings: &mut Vec<String>,
@@ -110,7 +112,15 @@ pub fn read_ascii(
     let n_a = config.analog.len();
     let n_d = config.status.len();
     let expected = 2 + n_a + n_d;
-    let capacity = config.declared_samples().unwrap_or(0).min(1 << 20) as usize;
+    // A record takes at least one byte per field (its digit or comma), so the
+    // data present bounds the records, whatever the cfg declares.
+    let present = length / expected as u64;
+    let capacity = config
+        .declared_samples()
+        .unwrap_or(0)
+        .min(present)
+        .min(1 << 20) as usize;
+    let line_limit = max_record_bytes(expected);
     let mut samples = Samples::new(n_a, n_d, capacity);
     let mut status = vec![0u16; n_d.div_ceil(16)];
     let mut analog = vec![0.0f64; n_a];
@@ -119,13 +129,24 @@ pub fn read_ascii(
     let mut warned_extra = false;
     loop {
         buffer.clear();
-        let read = input
+        let read = (&mut input)
+            .take(line_limit as u64 + 1)
             .read_until(b'\n', &mut buffer)
             .map_err(|e| ComtradeError::io(file, e))?;
         if read == 0 {
             break;
         }
         line_number += 1;
+        if buffer.len() > line_limit {
+            return Err(ComtradeError::format(
+                file,
+                Location::Line(line_number),
+                "record",
+                format!(
+                    "the record is longer than {line_limit} bytes, the most {expected} fields can take"
+                ),
+            ));
+        }
         let line = trim_record(&buffer);
         if line.is_empty() {
             continue;
@@ -204,6 +225,12 @@ pub fn read_ascii(
         samples.push(sample_number, timestamp, analog.iter().copied(), &status);
     }
     Ok(samples)
+}
+
+/// The longest ASCII record read: 64 bytes a field (a number in any notation
+/// with padding), plus room for line-end clutter.
+fn max_record_bytes(fields: usize) -> usize {
+    fields.saturating_mul(64).saturating_add(256)
 }
 
 fn analog_field(config: &Config, k: usize) -> String {

@@ -13,11 +13,14 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-pub use cfg::{AnalogChannel, Config, DataType, PrimarySecondary, Revision, StatusChannel};
+pub use cfg::{
+    AnalogChannel, Config, DataType, MAX_LINE_BYTES, NAME_CHARS, PrimarySecondary, Revision,
+    StatusChannel, shown_name,
+};
 pub use dat::Samples;
 pub use error::{ComtradeError, Location, Result};
 pub use text::TextEncoding;
-pub use timing::{RateSegment, StampTime, Timing};
+pub use timing::{MAX_SPAN_S, RateSegment, StampTime, Timing};
 pub use write::{WriteOptions, write_capture};
 
 use dat::Placement;
@@ -84,7 +87,7 @@ impl Capture {
         let mut warnings = Vec::new();
         let (config, encoding) = decode_cfg(name, cfg, 1, encoding, &mut warnings)?;
         let samples = read_samples(name, dat, Placement::default(), &config, &mut warnings)?;
-        Ok(finish(config, samples, None, encoding, warnings, name))
+        finish(config, samples, None, encoding, warnings, name)
     }
 
     /// Number of samples (records) read.
@@ -159,7 +162,9 @@ fn extension(path: &Path) -> Option<String> {
 }
 
 /// The file beside `path` with the same base name and extension `ext`, in
-/// whatever letter case it was written (`.DAT` beside `.CFG`, or mixed).
+/// whatever letter case either was written (`CAP.DAT` beside `cap.cfg`,
+/// `cap.Dat` beside `Cap.cfg`): recorders and the file systems they copy
+/// through do not agree on case. A name matching exactly is preferred.
 fn companion(path: &Path, ext: &str) -> Option<PathBuf> {
     let stem = path.file_stem()?;
     let dir = path
@@ -181,13 +186,21 @@ fn companion(path: &Path, ext: &str) -> Option<PathBuf> {
     if preferred.is_file() {
         return Some(preferred);
     }
-    std::fs::read_dir(dir)
+    let folded = stem.to_string_lossy().to_lowercase();
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .flatten()
         .map(|e| e.path())
-        .find(|p| {
-            p.file_stem() == Some(stem) && extension(p).as_deref() == Some(ext) && p.is_file()
+        .filter(|p| {
+            extension(p).as_deref() == Some(ext)
+                && p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().to_lowercase() == folded)
+                && p.is_file()
         })
+        .collect();
+    // Directory order is the file system's; sorting makes the choice the same everywhere.
+    candidates.sort_by_key(|p| (p.file_stem() != Some(stem), p.clone()));
+    candidates.into_iter().next()
 }
 
 fn missing_companion(path: &Path, ext: &str) -> ComtradeError {
@@ -235,6 +248,7 @@ fn read_cfg_and_dat(cfg_path: &Path, options: &ReadOptions) -> Result<Capture> {
         DataType::Ascii => dat::read_ascii(
             &dat_path,
             input,
+            length,
             Placement::default(),
             &config,
             &mut warnings,
@@ -260,9 +274,7 @@ fn read_cfg_and_dat(cfg_path: &Path, options: &ReadOptions) -> Result<Capture> {
         }
         None => None,
     };
-    Ok(finish(
-        config, samples, header, encoding, warnings, &dat_path,
-    ))
+    finish(config, samples, header, encoding, warnings, &dat_path)
 }
 
 fn read_samples(
@@ -273,7 +285,9 @@ fn read_samples(
     warnings: &mut Vec<String>,
 ) -> Result<Samples> {
     match config.data_type {
-        DataType::Ascii => dat::read_ascii(file, bytes, placement, config, warnings),
+        DataType::Ascii => {
+            dat::read_ascii(file, bytes, bytes.len() as u64, placement, config, warnings)
+        }
         _ => dat::read_binary(file, bytes, bytes.len() as u64, placement, config, warnings),
     }
 }
@@ -334,10 +348,11 @@ fn cff_capture(path: &Path, bytes: &[u8], encoding: Option<TextEncoding>) -> Res
         .hdr
         .map(|h| encoding.decode(h.bytes))
         .filter(|h| !h.trim().is_empty());
-    Ok(finish(config, samples, header, encoding, warnings, path))
+    finish(config, samples, header, encoding, warnings, path)
 }
 
-/// Checks the record count against the cfg and warns on a mismatch.
+/// Checks the record count against the cfg and warns on a mismatch;
+/// refuses timing that puts a record beyond any recording.
 fn finish(
     config: Config,
     samples: Samples,
@@ -345,7 +360,7 @@ fn finish(
     encoding: TextEncoding,
     mut warnings: Vec<String>,
     dat: &Path,
-) -> Capture {
+) -> Result<Capture> {
     if let Some(declared) = config.declared_samples()
         && declared != samples.len() as u64
     {
@@ -355,11 +370,31 @@ fn finish(
             samples.len()
         ));
     }
-    Capture {
+    let capture = Capture {
         config,
         samples,
         header,
         encoding,
         warnings,
+    };
+    let timing = capture.timing();
+    if let Some((record, t)) = timing.beyond_span(capture.len(), |i| capture.samples.timestamp(i)) {
+        let cause = match timing {
+            Timing::Rates(_) => "the sample rates put it there".to_string(),
+            Timing::Timestamps { .. } => format!(
+                "its timestamp {} times timemult {} puts it there",
+                capture.samples.timestamp(record).unwrap_or(0),
+                capture.config.timemult
+            ),
+        };
+        return Err(ComtradeError::format(
+            dat,
+            Location::File,
+            format!("record {} time", record + 1),
+            format!(
+                "{t:e} s after the first record is beyond any recording (at most {MAX_SPAN_S:e} s); {cause}"
+            ),
+        ));
     }
+    Ok(capture)
 }

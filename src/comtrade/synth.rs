@@ -48,6 +48,14 @@ impl DisturbanceKind {
         }
     }
 
+    fn flag(self) -> &'static str {
+        match self {
+            DisturbanceKind::Sag => "--sag",
+            DisturbanceKind::Swell => "--swell",
+            DisturbanceKind::Interruption => "--interruption",
+        }
+    }
+
     fn status_name(self) -> &'static str {
         match self {
             DisturbanceKind::Sag => "SAG_ACTIVE",
@@ -98,6 +106,29 @@ impl Disturbance {
             return Err("start= and duration= are required (seconds)".into());
         }
         Ok(disturbance)
+    }
+
+    /// Refuses a disturbance the waveform cannot show as what it is called.
+    fn check(&self, duration: f64) -> Result<(), String> {
+        let flag = self.kind.flag();
+        if self.start >= duration {
+            return Err(format!(
+                "{flag}: start={} s is at or after the end of the {duration} s waveform",
+                self.start
+            ));
+        }
+        let fits = match self.kind {
+            DisturbanceKind::Sag | DisturbanceKind::Interruption => self.depth < 100.0,
+            DisturbanceKind::Swell => self.depth > 100.0,
+        };
+        if !fits {
+            let wanted = match self.kind {
+                DisturbanceKind::Swell => "a swell's peak is above 100 % of nominal",
+                _ => "the residual voltage is from 0 to below 100 % of nominal",
+            };
+            return Err(format!("{flag}: depth={} %: {wanted}", self.depth));
+        }
+        Ok(())
     }
 
     fn active(&self, t: f64) -> bool {
@@ -246,6 +277,19 @@ impl SynthSpec {
             return Err(format!(
                 "{samples:.0} samples is too many; shorten --duration or lower --spc"
             ));
+        }
+        let nyquist = self.sample_rate() / 2.0;
+        if self.frequency >= nyquist {
+            return Err(format!(
+                "--freq {} Hz is at or above the Nyquist limit of {nyquist} Hz of the {} Hz \
+                 sampling (--spc {}); lower --freq or raise --spc",
+                self.frequency,
+                self.sample_rate(),
+                self.samples_per_cycle
+            ));
+        }
+        for d in &self.disturbances {
+            d.check(self.duration)?;
         }
         if let Some((order, _)) = self
             .harmonics
@@ -469,4 +513,46 @@ fn describe(spec: &SynthSpec) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(spec: SynthSpec) -> String {
+        generate(&spec, Revision::R2013, DataType::Float32).unwrap_err()
+    }
+
+    fn with(kind: DisturbanceKind, text: &str) -> SynthSpec {
+        SynthSpec {
+            duration: 1.0,
+            disturbances: vec![Disturbance::parse(kind, text).unwrap()],
+            ..SynthSpec::default()
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_written_truthfully_is_refused() {
+        let nyquist = SynthSpec {
+            frequency: 54.0,
+            samples_per_cycle: 8,
+            duration: 0.1,
+            ..SynthSpec::default()
+        };
+        assert!(generate(&nyquist, Revision::R2013, DataType::Float32).is_ok());
+        let above = SynthSpec {
+            frequency: 240.0,
+            ..nyquist
+        };
+        // 240 Hz waves sampled at 8 x 60 Hz: two samples a cycle, no wave at all.
+        assert!(refused(above).contains("Nyquist limit of 240 Hz"));
+        let late = with(DisturbanceKind::Sag, "start=1.0,duration=0.1");
+        assert!(refused(late).contains("after the end of the 1 s waveform"));
+        let not_a_sag = with(DisturbanceKind::Sag, "start=0.2,duration=0.1,depth=100");
+        assert!(refused(not_a_sag).contains("--sag: depth=100 %"));
+        let not_a_swell = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=90");
+        assert!(refused(not_a_swell).contains("--swell: depth=90 %"));
+        let fine = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=115");
+        assert!(generate(&fine, Revision::R2013, DataType::Float32).is_ok());
+    }
 }

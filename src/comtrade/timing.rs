@@ -193,6 +193,52 @@ impl Timing {
     }
 }
 
+/// The longest span a capture may claim, seconds (about 31 years): longer
+/// comes from corrupt timestamps, a corrupt timemult or a rate near zero, and
+/// would have the meter step through ages that no sample covers.
+pub const MAX_SPAN_S: f64 = 1e9;
+
+impl Timing {
+    /// The first of `count` samples whose time is not within [`MAX_SPAN_S`]
+    /// of the first sample, with that time (perhaps infinite).
+    pub fn beyond_span(
+        &self,
+        count: usize,
+        timestamps: impl Fn(usize) -> Option<i64>,
+    ) -> Option<(usize, f64)> {
+        let within = |t: f64| t.abs() <= MAX_SPAN_S;
+        match self {
+            // Rate times only grow, so the last sample is the one to check.
+            Timing::Rates(segments) => {
+                let t = last_rate_time(segments, count as u64);
+                (!within(t)).then_some((count.saturating_sub(1), t))
+            }
+            Timing::Timestamps { seconds_per_tick } => {
+                let first = (0..count).find_map(&timestamps)?;
+                (0..count).find_map(|i| {
+                    let ts = timestamps(i)?;
+                    let t = (ts as i128 - first as i128) as f64 * seconds_per_tick;
+                    (!within(t)).then_some((i, t))
+                })
+            }
+        }
+    }
+}
+
+/// The time of sample `count` (1-based) as [`rate_times`] gives it, without the others.
+fn last_rate_time(segments: &[RateSegment], count: u64) -> f64 {
+    let (mut anchor, mut anchor_time) = (1u64, 0.0);
+    for (k, segment) in segments.iter().enumerate() {
+        if k + 1 == segments.len() || count <= segment.end_sample {
+            return anchor_time + count.saturating_sub(anchor) as f64 / segment.rate;
+        }
+        let end = segment.end_sample.max(anchor);
+        anchor_time += (end - anchor) as f64 / segment.rate;
+        anchor = end;
+    }
+    0.0
+}
+
 /// Each sample is 1/rate after the one before, where rate is that of the
 /// segment the sample belongs to; samples past the last segment keep its rate.
 /// Segments that repeat an end sample hold no samples and are skipped. Times
@@ -275,6 +321,48 @@ mod tests {
         for (t, e) in times.iter().zip(expected) {
             assert!((t - e).abs() < 1e-12, "{times:?}");
         }
+    }
+
+    #[test]
+    fn the_last_rate_time_is_the_one_every_time_gives() {
+        let segments = vec![
+            RateSegment {
+                rate: 1000.0,
+                end_sample: 3,
+            },
+            RateSegment {
+                rate: 500.0,
+                end_sample: 5,
+            },
+        ];
+        for count in 1..9 {
+            let all = Timing::Rates(segments.clone()).sample_times(count, |_| None);
+            let last = last_rate_time(&segments, count as u64);
+            assert!(
+                (all[count - 1] - last).abs() < 1e-12,
+                "{count}: {all:?} {last}"
+            );
+        }
+    }
+
+    #[test]
+    fn spans_beyond_any_recording_are_found_with_their_record() {
+        let timing = Timing::Timestamps {
+            seconds_per_tick: 1e-6 * 1e300,
+        };
+        let stamps = [0, 0, 5, 9];
+        let (record, t) = timing.beyond_span(4, |i| Some(stamps[i])).unwrap();
+        assert_eq!(record, 2);
+        assert!(t > MAX_SPAN_S, "{t}");
+        let ordinary = Timing::Timestamps {
+            seconds_per_tick: 1e-6,
+        };
+        assert_eq!(ordinary.beyond_span(4, |i| Some(stamps[i])), None);
+        let slow = Timing::Rates(vec![RateSegment {
+            rate: 1e-300,
+            end_sample: 2,
+        }]);
+        assert_eq!(slow.beyond_span(2, |_| None).map(|(r, _)| r), Some(1));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::cfg::{Config, DataType, Revision, write_cfg};
 use super::dat::{self, Samples};
 use super::error::{ComtradeError, Result};
+use super::timing::RateSegment;
 use super::{Capture, cff};
 
 /// What to write.
@@ -74,6 +75,7 @@ fn prepare(capture: &Capture, options: WriteOptions) -> (Config, Cow<'_, Samples
     config.revision = options.revision;
     config.rev_year = options.revision.year();
     config.data_type = options.data_type;
+    config.rates = rates_for(&config.rates, capture.samples.len() as u64);
     let mut samples = Cow::Borrowed(&capture.samples);
     let nanos_lost = options.revision < Revision::R2013 && config.nanosecond_stamps();
     if nanos_lost {
@@ -114,6 +116,24 @@ fn prepare(capture: &Capture, options: WriteOptions) -> (Config, Cow<'_, Samples
         }
     }
     (config, samples)
+}
+
+/// The rate segments of `written` records: a data file with fewer records
+/// than its cfg declared keeps the segments those records lie in, the last
+/// one ending at the last record, so the copy reads back without a mismatch.
+fn rates_for(rates: &[RateSegment], written: u64) -> Vec<RateSegment> {
+    let mut kept = Vec::with_capacity(rates.len());
+    for segment in rates {
+        let before = kept.last().map_or(0, |s: &RateSegment| s.end_sample);
+        if before >= written && !kept.is_empty() {
+            break;
+        }
+        kept.push(*segment);
+    }
+    if let Some(last) = kept.last_mut() {
+        last.end_sample = written;
+    }
+    kept
 }
 
 /// Writes `capture` to `path` (a .cfg, whose .dat goes beside it, or a .cff).
@@ -193,4 +213,29 @@ fn crlf(text: &str) -> String {
 
 fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::atomic_file::replace(path, bytes).map_err(|e| ComtradeError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(rate: f64, end_sample: u64) -> RateSegment {
+        RateSegment { rate, end_sample }
+    }
+
+    #[test]
+    fn rates_end_at_the_records_written() {
+        let declared = [segment(4000.0, 100), segment(2000.0, 300)];
+        assert_eq!(
+            rates_for(&declared, 250),
+            [segment(4000.0, 100), segment(2000.0, 250)]
+        );
+        assert_eq!(rates_for(&declared, 60), [segment(4000.0, 60)]);
+        assert_eq!(
+            rates_for(&declared, 400),
+            [segment(4000.0, 100), segment(2000.0, 400)]
+        );
+        assert_eq!(rates_for(&declared, 0), [segment(4000.0, 0)]);
+        assert_eq!(rates_for(&[segment(0.0, 9)], 4), [segment(0.0, 4)]);
+    }
 }

@@ -405,8 +405,8 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
     let _ = writeln!(
         out,
         "capture    {} / {}: {} samples, {:.3} s from {}",
-        for_terminal(&cap.station),
-        for_terminal(&cap.device),
+        for_terminal(&crate::comtrade::shown_name(&cap.station)),
+        for_terminal(&crate::comtrade::shown_name(&cap.device)),
         cap.samples,
         cap.duration_s,
         cap.start

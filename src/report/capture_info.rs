@@ -83,7 +83,7 @@ impl CaptureInfo {
     /// The human table, with every name made safe for the terminal.
     pub fn to_table(&self) -> String {
         use std::fmt::Write;
-        let s = |t: &str| for_terminal(t).into_owned();
+        let s = |t: &str| for_terminal(&crate::comtrade::shown_name(t)).into_owned();
         let mut out = String::new();
         let _ = writeln!(
             out,

@@ -8,6 +8,11 @@ use super::events::VoltageEvent;
 use super::frequency::FrequencyReading;
 use super::roles::Signals;
 use super::window::WindowReading;
+use crate::comtrade::{Capture, Scale};
+
+use super::engine::MeterConfigError;
+use super::nominal::{first_second_rms, standard_voltage, system_frequency};
+use super::roles::{ChannelMap, RoleError};
 
 /// Everything the engine read from a capture.
 #[derive(Debug, Clone)]
@@ -59,4 +64,27 @@ fn sort_into(analysis: &mut Analysis, found: impl Iterator<Item = Measured>) {
             Measured::Aggregate(a) => analysis.aggregates.push(*a),
         }
     }
+}
+
+/// Why a capture could not be measured at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeasureError {
+    #[error(transparent)]
+    Roles(#[from] RoleError),
+    #[error(transparent)]
+    Config(#[from] MeterConfigError),
+}
+
+/// Measures a capture as `analyze` does without options: roles from the
+/// channel names, values as recorded, the nominal system guessed from the
+/// signals (230 V when nothing can be guessed). One call from a capture to
+/// its readings, for tests and fuzzing.
+pub fn analyze_capture(capture: Capture) -> Result<Analysis, MeasureError> {
+    let map = ChannelMap::for_capture(&capture, None)?;
+    let signals = Signals::from_capture(capture, &map, Scale::AsRecorded);
+    let frequency = system_frequency(&signals);
+    let voltage = first_second_rms(&signals, frequency)
+        .filter(|v| *v > 0.0)
+        .map_or(230.0, standard_voltage);
+    Ok(analyze(&signals, MeterConfig::new(voltage, frequency)?))
 }

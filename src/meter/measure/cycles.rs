@@ -57,7 +57,8 @@ impl CycleTracker {
         }
     }
 
-    /// Takes one sample; NaN is a missing sample.
+    /// Takes one sample; NaN, and any value that overflowed to infinity, is
+    /// a missing sample. A sample without a finite time is no sample.
     pub fn push(&mut self, t: f64, v: f64) {
         if !t.is_finite() {
             return;
@@ -65,7 +66,7 @@ impl CycleTracker {
         if self.first_time.is_none() {
             self.first_time = Some(t);
         }
-        if v.is_nan() {
+        if !v.is_finite() {
             self.previous = None;
             self.carry_on(t);
             return;
@@ -82,6 +83,8 @@ impl CycleTracker {
                 Some((tp, yp)) if yp < 0.0 => tp + (t - tp) * (-yp) / (y - yp),
                 _ => t,
             };
+            // Values near the top of the f64 range overflow the interpolation.
+            let crossing = if crossing.is_finite() { crossing } else { t };
             // Ringing right after a crossing is not a new cycle.
             let soon = self
                 .last
@@ -111,7 +114,16 @@ impl CycleTracker {
                 Some(last) => last.t + self.period,
                 None => self.first_time.unwrap_or(t) + self.nominal_period,
             };
-            if t - next <= 0.5 * self.period {
+            let ahead = t - next;
+            if ahead.is_nan() || ahead <= 0.5 * self.period {
+                return;
+            }
+            // Where a period is below the resolution of the time itself,
+            // stand-ins would not move: there is nothing to carry on.
+            if self
+                .last
+                .is_some_and(|last| next.is_nan() || next <= last.t)
+            {
                 return;
             }
             // A gap in the data itself (lost records, a clock jump) is bridged
@@ -186,6 +198,36 @@ mod tests {
         for w in measured[4..].windows(2) {
             assert!((w[1] - w[0] - 0.02).abs() < 1e-5, "{measured:?}");
         }
+    }
+
+    #[test]
+    fn overflowed_samples_are_missing_and_add_no_cycles() {
+        // Raw samples scaled by 1e308 alternate between -inf and +inf.
+        let mut tracker = CycleTracker::new(50.0, 325.0);
+        for i in 0..2000 {
+            let v = if i % 2 == 0 {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+            tracker.push(i as f64 / 4000.0, v);
+        }
+        let found: Vec<Crossing> = tracker.take().collect();
+        // Half a second with no usable sample: stand-ins at 50 Hz, no more.
+        assert!(found.iter().all(|c| !c.measured && c.t.is_finite()));
+        assert_eq!(found.len(), 24, "{found:?}");
+    }
+
+    #[test]
+    fn times_beyond_the_resolution_of_a_period_do_not_loop() {
+        let mut tracker = CycleTracker::new(50.0, 325.0);
+        tracker.push(0.0, 100.0);
+        // At 1e15 s a time is kept to 1/8 s, more than a 20 ms period.
+        tracker.push(1e15, 100.0);
+        tracker.push(1e15 + 1.0, 100.0);
+        tracker.push(f64::NAN, 100.0);
+        tracker.push(1e300, f64::NAN);
+        assert!(tracker.take().count() <= 3);
     }
 
     #[test]

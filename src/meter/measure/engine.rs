@@ -27,15 +27,97 @@ pub struct MeterConfig {
     pub thd_order: usize,
 }
 
+/// A meter set-up the engine cannot run: each bound keeps its loops finite
+/// and its readings meaningful.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeterConfigError {
+    #[error("nominal voltage {0} V: expected a voltage above 0 and at most {MAX_VOLTAGE} V")]
+    Voltage(f64),
+    #[error(
+        "nominal frequency {0} Hz: expected {MIN_FREQUENCY} to {MAX_FREQUENCY} Hz \
+         (a power system's, such as 50 or 60)"
+    )]
+    Frequency(f64),
+    #[error("demand interval {0} s: expected {MIN_DEMAND_S} s to {MAX_DEMAND_S} s")]
+    DemandInterval(f64),
+    #[error("demand sub-intervals {0}: expected 1 to {MAX_SUBINTERVALS}")]
+    Subintervals(u32),
+    #[error("THD order {0}: expected 2 to {MAX_ORDER}")]
+    ThdOrder(usize),
+    #[error(
+        "event thresholds must satisfy 0 <= interruption < sag < 100 < swell <= 1000 and \
+         0 <= hysteresis < 100 (got interruption {interruption}, sag {sag}, swell {swell}, \
+         hysteresis {hysteresis})"
+    )]
+    Thresholds {
+        interruption: f64,
+        sag: f64,
+        swell: f64,
+        hysteresis: f64,
+    },
+}
+
+pub const MAX_VOLTAGE: f64 = 1e7;
+pub const MIN_FREQUENCY: f64 = 10.0;
+pub const MAX_FREQUENCY: f64 = 1000.0;
+pub const MIN_DEMAND_S: f64 = 0.1;
+/// A week: no tariff counts demand over longer.
+pub const MAX_DEMAND_S: f64 = 7.0 * 86400.0;
+pub const MAX_SUBINTERVALS: u32 = 3600;
+
 impl MeterConfig {
-    pub fn new(nominal_voltage: f64, nominal_frequency: f64) -> MeterConfig {
-        MeterConfig {
+    /// A meter for a system of this voltage and frequency, with the default
+    /// thresholds, demand and THD order; refused when no meter could be.
+    pub fn new(
+        nominal_voltage: f64,
+        nominal_frequency: f64,
+    ) -> Result<MeterConfig, MeterConfigError> {
+        let config = MeterConfig {
             nominal_voltage,
             nominal_frequency,
             thresholds: EventThresholds::default(),
             demand: DemandConfig::default(),
             thd_order: MAX_ORDER,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every field, for a config changed after `new`.
+    pub fn validate(&self) -> Result<(), MeterConfigError> {
+        let v = self.nominal_voltage;
+        if !(v > 0.0 && v <= MAX_VOLTAGE) {
+            return Err(MeterConfigError::Voltage(v));
         }
+        let f = self.nominal_frequency;
+        if !(MIN_FREQUENCY..=MAX_FREQUENCY).contains(&f) {
+            return Err(MeterConfigError::Frequency(f));
+        }
+        let interval = self.demand.interval;
+        if !(MIN_DEMAND_S..=MAX_DEMAND_S).contains(&interval) {
+            return Err(MeterConfigError::DemandInterval(interval));
+        }
+        if !(1..=MAX_SUBINTERVALS).contains(&self.demand.subintervals) {
+            return Err(MeterConfigError::Subintervals(self.demand.subintervals));
+        }
+        if !(2..=MAX_ORDER).contains(&self.thd_order) {
+            return Err(MeterConfigError::ThdOrder(self.thd_order));
+        }
+        let t = self.thresholds;
+        let ordered = (0.0..t.sag).contains(&t.interruption)
+            && t.sag < 100.0
+            && t.swell > 100.0
+            && t.swell <= 1000.0
+            && (0.0..100.0).contains(&t.hysteresis);
+        if !ordered {
+            return Err(MeterConfigError::Thresholds {
+                interruption: t.interruption,
+                sag: t.sag,
+                swell: t.swell,
+                hysteresis: t.hysteresis,
+            });
+        }
+        Ok(())
     }
 
     /// Cycles in a basic window: 10 at 50 Hz, 12 at 60 Hz.
@@ -142,9 +224,26 @@ impl Engine {
 
     /// Takes samples: `times` in seconds, and for each present role a column
     /// of the same length (absent roles are ignored).
+    /// A sample whose time is not finite or lies beyond
+    /// [`MAX_SPAN_S`](crate::comtrade::MAX_SPAN_S) is dropped: no clock
+    /// reaches it, and stepping towards it would never end.
     pub fn push(&mut self, times: &[f64], columns: [Option<&[f64]>; 7]) {
         if self.finished {
             return;
+        }
+        let usable = |t: f64| t.abs() <= crate::comtrade::MAX_SPAN_S;
+        if !times.iter().all(|&t| usable(t)) {
+            let keep: Vec<usize> = (0..times.len()).filter(|&i| usable(times[i])).collect();
+            let kept_times: Vec<f64> = keep.iter().map(|&i| times[i]).collect();
+            let kept: [Option<Vec<f64>>; 7] = std::array::from_fn(|k| {
+                columns[k].map(|c| {
+                    keep.iter()
+                        .map(|&i| c.get(i).copied().unwrap_or(f64::NAN))
+                        .collect()
+                })
+            });
+            let columns = std::array::from_fn(|k| kept[k].as_deref());
+            return self.push(&kept_times, columns);
         }
         for role in Role::ALL {
             if self.present[role.index()] {

@@ -25,6 +25,9 @@ pub fn standard_voltage(rms: f64) -> f64 {
 /// dip early in the capture does not pull the guess down. `None` without
 /// voltage samples.
 pub fn first_second_rms(signals: &Signals, nominal_frequency: f64) -> Option<f64> {
+    if signals.times.is_empty() || nominal_frequency.is_nan() || nominal_frequency <= 0.0 {
+        return None;
+    }
     let end = signals.times.partition_point(|&t| t < 1.0).max(1);
     let period = 1.0 / nominal_frequency;
     let mut levels: Vec<f64> = Vec::new();
@@ -93,6 +96,16 @@ fn crossing_frequency(times: &[f64], column: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capture_without_records_has_no_typical_voltage() {
+        let signals = Signals {
+            columns: [Some(Vec::new()), None, None, None, None, None, None],
+            ..Signals::default()
+        };
+        assert_eq!(first_second_rms(&signals, 50.0), None);
+        assert_eq!(system_frequency(&signals), 50.0);
+    }
 
     #[test]
     fn nearest_standard_voltages() {

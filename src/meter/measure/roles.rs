@@ -114,11 +114,17 @@ impl ChannelMap {
             };
         }
         if (0..3).all(|p| map.get(Role::voltage(p)).is_none()) {
-            let found = analog
+            const LISTED: usize = 20;
+            let shown = |t: &str| crate::comtrade::shown_name(t.trim()).into_owned();
+            let mut found = analog
                 .iter()
-                .map(|c| format!("{} '{}' ({})", c.index, c.name.trim(), c.unit.trim()))
+                .take(LISTED)
+                .map(|c| format!("{} '{}' ({})", c.index, shown(&c.name), shown(&c.unit)))
                 .collect::<Vec<_>>()
                 .join(", ");
+            if analog.len() > LISTED {
+                found.push_str(&format!(" and {} more", analog.len() - LISTED));
+            }
             return Err(RoleError::NoVoltage {
                 found: if found.is_empty() {
                     "no analog channels".into()
@@ -136,7 +142,11 @@ impl ChannelMap {
             .into_iter()
             .map(|role| {
                 let text = match self.get(role) {
-                    Some(k) => format!("{} '{}'", analog[k].index, analog[k].name.trim()),
+                    Some(k) => format!(
+                        "{} '{}'",
+                        analog[k].index,
+                        crate::comtrade::shown_name(analog[k].name.trim())
+                    ),
                     None => "-".into(),
                 };
                 (role, text)
@@ -311,7 +321,12 @@ impl Signals {
             let factor = capture.scale_factor(k, scale) * unit_factor(&channel.unit);
             let (a, b) = (channel.a * factor, channel.b * factor);
             let mut values = capture.samples.take_raw(k);
-            values.iter_mut().for_each(|v| *v = a * *v + b);
+            // A value that overflows the scaling (a multiplier of 1e308) is
+            // no measurement: missing, like a recorder's missing-value code.
+            values.iter_mut().for_each(|v| {
+                let scaled = a * *v + b;
+                *v = if scaled.is_finite() { scaled } else { f64::NAN };
+            });
             columns[role.index()] = Some(values);
         }
         let lf = capture.config.line_frequency;
@@ -357,7 +372,7 @@ fn unit_factor(unit: &str) -> f64 {
 fn fill_missing_times(mut times: Vec<f64>) -> Vec<f64> {
     let mut step = 0.0;
     for i in 0..times.len() {
-        if times[i].is_nan() {
+        if !times[i].is_finite() {
             times[i] = if i == 0 { 0.0 } else { times[i - 1] + step };
         } else if i > 0 && times[i] > times[i - 1] {
             step = times[i] - times[i - 1];

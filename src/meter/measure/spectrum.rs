@@ -76,9 +76,12 @@ fn distortion(levels: &[f64], order: usize) -> Option<f64> {
 pub struct Spectrum {
     planner: RealFftPlanner<f64>,
     plan: Option<Arc<dyn RealToComplex<f64>>>,
+    /// The FFT's input, always of the plan's length.
     input: Vec<f64>,
     output: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
+    /// Uneven windows' samples: their own buffer, since any length goes there.
+    uneven_input: Vec<f64>,
 }
 
 impl Default for Spectrum {
@@ -101,6 +104,7 @@ impl Spectrum {
             input: Vec::new(),
             output: Vec::new(),
             scratch: Vec::new(),
+            uneven_input: Vec::new(),
         }
     }
 
@@ -109,6 +113,9 @@ impl Spectrum {
     /// neighbours, so one gap does not smear the spectrum.
     pub fn uniform(&mut self, samples: &[f64], cycles: usize) -> Harmonics {
         let n = samples.len();
+        if n == 0 {
+            return harmonics(cycles, 0, |_| Complex::new(f64::NAN, f64::NAN));
+        }
         if self.plan.as_ref().is_none_or(|p| p.len() != n) {
             let plan = self.planner.plan_fft_forward(n);
             self.input = plan.make_input_vec();
@@ -131,13 +138,13 @@ impl Spectrum {
     /// window): each sample weighs as much as the time it stands for.
     /// `times` are seconds; the window spans `cycles` cycles.
     pub fn uneven(&mut self, samples: &[f64], times: &[f64], cycles: usize) -> Harmonics {
-        self.input.clear();
-        self.input.extend_from_slice(samples);
-        bridge_gaps(&mut self.input);
+        self.uneven_input.clear();
+        self.uneven_input.extend_from_slice(samples);
+        bridge_gaps(&mut self.uneven_input);
         let weights = sample_weights(times);
         let span: f64 = weights.iter().sum();
         let t0 = times.first().copied().unwrap_or(0.0);
-        let values = &self.input;
+        let values = &self.uneven_input;
         // Bins needed: h·N-1 ..= h·N+1 for every order.
         let highest = MAX_ORDER * cycles + 2;
         let nyquist = nyquist_bin(times, span);
@@ -317,6 +324,19 @@ mod tests {
             h.fundamental.norm()
         );
         assert!((h.thd(50).unwrap() - 5.0).abs() < 0.01, "{:?}", h.thd(50));
+    }
+
+    #[test]
+    fn an_uneven_window_between_even_ones_keeps_the_plan_whole() {
+        let even = wave(80, 1, &[(1, 100.0, 0.0)]);
+        let times: Vec<f64> = (0..79).map(|i| i as f64 / 4000.0).collect();
+        let mut spectrum = Spectrum::new();
+        let first = spectrum.uniform(&even, 1);
+        spectrum.uneven(&even[..79], &times, 1);
+        let again = spectrum.uniform(&even, 1);
+        assert!((first.fundamental.norm() - 100.0).abs() < 1e-9);
+        assert_eq!(again.fundamental, first.fundamental);
+        assert_eq!(again.thd(50), first.thd(50));
     }
 
     #[test]
