@@ -5,6 +5,7 @@ pub mod image;
 pub mod link;
 pub mod map;
 pub mod meter_points;
+pub mod rtu_frames;
 pub mod scan;
 pub mod server;
 pub mod tap;
