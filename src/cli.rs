@@ -327,8 +327,30 @@ pub struct ServeArgs {
     /// Append the log here instead of printing it on stderr.
     #[arg(long, value_name = "FILE", env = "METERSCOPE_LOG")]
     pub log: Option<PathBuf>,
+    /// Close a TCP client that sent no whole request for this long
+    /// (100ms to 24h).
+    #[arg(long, value_name = "DURATION", default_value = "60s",
+          value_parser = parse_idle_timeout, env = "METERSCOPE_IDLE_TIMEOUT")]
+    pub idle_timeout: std::time::Duration,
+    /// TCP clients served at once (1 to 1024); at the cap a new client
+    /// takes the place of the one idle the longest.
+    #[arg(long, value_name = "N", default_value_t = 32, env = "METERSCOPE_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_connections: u16,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+fn parse_idle_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let range = crate::modbus::tcp_server::IDLE_TIMEOUT_RANGE;
+    let seconds = parse_duration(text)?;
+    let out_of_range = || format!("'{}': the idle timeout is 100ms to 24h", text.trim());
+    let timeout = std::time::Duration::try_from_secs_f64(seconds).map_err(|_| out_of_range())?;
+    if range.contains(&timeout) {
+        Ok(timeout)
+    } else {
+        Err(out_of_range())
+    }
 }
 
 #[derive(Debug, Args)]
