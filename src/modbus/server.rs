@@ -227,6 +227,14 @@ pub enum Disconnect {
 /// Where the servers report: the log, in the command.
 pub type Events = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 1.0 {
@@ -297,7 +305,7 @@ impl fmt::Display for ServerEvent {
                 retry_in,
             } => write!(
                 f,
-                "rtu {device}: the port failed ({reason}); TCP goes on, reopening in {}",
+                "rtu {device}: the port failed ({reason}); reopening it in {}",
                 seconds(*retry_in)
             ),
             ServerEvent::PortUnavailable {
@@ -321,10 +329,13 @@ impl fmt::Display for ServerEvent {
                 crc_total,
             } => write!(
                 f,
-                "rtu {device}: line noise: {noise_bytes} stray bytes and {crc_errors} frames with \
-                 a bad CRC in the last {} ({noise_total} bytes and {crc_total} bad CRCs since \
-                 the start); still serving",
-                seconds(*over)
+                "rtu {device}: line noise: {} and {} in the last {} ({} and {} since the \
+                 start); still serving",
+                plural(*noise_bytes, "stray byte", "stray bytes"),
+                plural(*crc_errors, "frame with a bad CRC", "frames with a bad CRC"),
+                seconds(*over),
+                plural(*noise_total, "byte", "bytes"),
+                plural(*crc_total, "bad CRC", "bad CRCs"),
             ),
         }
     }
@@ -379,11 +390,59 @@ mod tests {
         assert!(tcp.answer(255, &read).is_some());
         assert!(tcp.answer(8, &read).is_none());
         assert!(tcp.answer(0, &read).is_none(), "broadcast");
-        let rtu = MeterService::new(image, 7, Transport::Rtu);
+        let rtu = MeterService::new(image.clone(), 7, Transport::Rtu);
         assert!(rtu.answer(255, &read).is_none());
         assert_eq!(
             rtu.answer(7, &Request::WriteSingleRegister(3027, 1)),
             Some(Err(ExceptionCode::IllegalFunction))
+        );
+    }
+
+    #[test]
+    fn replies_are_judged_by_function_then_length_and_tcp_units_get_0b() {
+        let map = RegisterMap::load("powerlogic").unwrap();
+        let tcp = MeterService::new(
+            SharedImage::new(RegisterImage::new(&map)),
+            7,
+            Transport::Tcp,
+        );
+        let read = [0x03, 0x0B, 0xD9, 0x00, 0x02];
+        assert_eq!(
+            tcp.reply(7, &read),
+            Reply::Answer(vec![0x03, 0x04, 0x80, 0x00, 0x80, 0x00])
+        );
+        assert_eq!(tcp.reply(8, &read), Reply::Answer(vec![0x83, 0x0B]));
+        assert_eq!(tcp.reply(0, &read), Reply::Silence);
+        assert_eq!(tcp.reply(7, &read[..4]), Reply::Answer(vec![0x83, 0x03]));
+        assert_eq!(
+            tcp.reply(7, &[0x04, 0, 0, 0, 1, 0]),
+            Reply::Answer(vec![0x84, 0x03])
+        );
+        assert_eq!(tcp.reply(7, &[0x2B, 0x0E]), Reply::Answer(vec![0xAB, 0x01]));
+        assert!(matches!(tcp.reply(7, &[0x83, 0x02]), Reply::NotModbus(_)));
+        assert!(matches!(tcp.reply(7, &[]), Reply::NotModbus(_)));
+        let rtu = MeterService::new(
+            SharedImage::new(RegisterImage::new(&map)),
+            7,
+            Transport::Rtu,
+        );
+        assert_eq!(rtu.reply(8, &read), Reply::Silence);
+    }
+
+    #[test]
+    fn line_noise_is_told_in_words() {
+        let event = ServerEvent::LineNoise {
+            device: "/dev/ttyUSB0".into(),
+            noise_bytes: 24,
+            crc_errors: 1,
+            over: Duration::from_secs(10),
+            noise_total: 1,
+            crc_total: 3,
+        };
+        assert_eq!(
+            event.to_string(),
+            "rtu /dev/ttyUSB0: line noise: 24 stray bytes and 1 frame with a bad CRC in the \
+             last 10 s (1 byte and 3 bad CRCs since the start); still serving"
         );
     }
 }
