@@ -327,6 +327,30 @@ fn a_pulled_serial_port_is_logged_and_tcp_goes_on() {
 }
 
 #[test]
+fn a_port_that_comes_back_is_served_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // The device path a technician gave, pointing at whichever adapter is in.
+    let device = dir.path().join("ttyUSB0");
+    let (mut line, path) = pty();
+    std::os::unix::fs::symlink(&path, &device).unwrap();
+    let device = device.display().to_string();
+    let server = Server::start(dir.path(), &["--rtu", &device, "--parity", "none"]);
+    let request = rtu(&[1, 0x03, 0x0B, 0xD3, 0x00, 0x02]);
+    line.send(&request);
+    assert_eq!(line.answer()[..3], [1, 0x03, 0x04]);
+    drop(line.near.take());
+    drop(line);
+    server.wait_for_log(&format!("rtu {device}: the port failed"));
+    let (mut again, path) = pty();
+    std::fs::remove_file(&device).unwrap();
+    std::os::unix::fs::symlink(&path, &device).unwrap();
+    server.wait_for_log(&format!("rtu {device}: the port is open again, serving"));
+    again.send(&request);
+    assert_eq!(again.answer()[..3], [1, 0x03, 0x04]);
+    assert_reads(server.port, 1);
+}
+
+#[test]
 fn an_oversize_or_foreign_frame_closes_the_connection() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
