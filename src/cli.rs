@@ -381,6 +381,17 @@ pub struct ServeArgs {
     /// Append the log here instead of printing it on stderr.
     #[arg(long, value_name = "FILE", env = "METERSCOPE_LOG")]
     pub log: Option<PathBuf>,
+    /// Close a TCP client that sent no whole request for this long
+    /// (100ms to 24h).
+    #[arg(long, value_name = "DURATION", default_value = "60s",
+          allow_hyphen_values = true, value_parser = duration_between(0.1, 86_400.0),
+          env = "METERSCOPE_IDLE_TIMEOUT")]
+    pub idle_timeout: f64,
+    /// TCP clients served at once (1 to 1024); at the cap a new client
+    /// takes the place of the one idle the longest.
+    #[arg(long, value_name = "N", default_value_t = 32, env = "METERSCOPE_MAX_CONNECTIONS",
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_connections: u16,
     #[command(flatten)]
     pub read: ReadArgs,
 }

@@ -458,9 +458,9 @@ fn exceptions_follow_the_vendor_meters() {
 }
 
 #[test]
-fn a_wrong_unit_id_is_silence_then_a_counted_timeout() {
+fn a_wrong_unit_id_gets_exception_0b_at_once() {
     let (_server, port) = serve_tcp(&["--unit", "7"]);
-    let target = format!("tcp://127.0.0.1:{port}?unit=8&timeout=200");
+    let target = format!("tcp://127.0.0.1:{port}?unit=8&timeout=2000");
     let got = poll(&[
         "--target",
         &target,
@@ -474,16 +474,13 @@ fn a_wrong_unit_id_is_silence_then_a_counted_timeout() {
         "--interval",
         "50ms",
     ]);
+    let error = got[0]["errors"][0].as_str().unwrap();
     assert!(
-        got[0]["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("no answer within 200 ms")
+        error.contains("exception 0B (gateway target device failed to respond)"),
+        "{error}"
     );
-    assert_eq!(got[1]["stats"]["timeouts"], 2);
-    assert_eq!(got[1]["stats"]["responses"], 0);
-    // After a timeout the connection is rebuilt, never reused.
-    assert_eq!(got[1]["stats"]["reconnects"], 1);
+    assert_eq!(got[1]["stats"]["exceptions"]["0B"], 2);
+    assert_eq!(got[1]["stats"]["timeouts"], 0);
     let right = format!("tcp://127.0.0.1:{port}?unit=7");
     let got = raw_once(&right, "3028", "1", "f32");
     assert_close(

@@ -17,7 +17,9 @@ use crate::meter::store;
 use crate::modbus::link::SerialSettings;
 use crate::modbus::map::RegisterMap;
 use crate::modbus::meter_points::{Identity, image_of};
-use crate::modbus::server::{MeterService, SharedImage, Transport, drive, serve_rtu, serve_tcp};
+use crate::modbus::rtu_server::serve_rtu;
+use crate::modbus::server::{Events, MeterService, SharedImage, Transport, drive};
+use crate::modbus::tcp_server::{TcpLimits, serve_tcp};
 use crate::sanitize::for_terminal;
 use crate::shutdown::StopSignals;
 
@@ -107,73 +109,40 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         TICK,
         args.state.clone(),
     );
-    let served = runtime.block_on(serve(args, image, log.clone(), &source, &driver));
+    let mut started = false;
+    let served = runtime.block_on(serve(
+        args,
+        image,
+        log.clone(),
+        &source,
+        &driver,
+        &mut started,
+    ));
     stop.store(true, Ordering::Relaxed);
     let kept = match driver.join() {
         Ok(result) => result.map_err(|e| anyhow!("cannot keep the meter state: {e}")),
         Err(_) => Err(anyhow!("the replay stopped unexpectedly")),
     };
-    log.line("stopped");
+    // A server that never started (a failed bind, say) did not stop either.
+    if started {
+        log.line("stopped");
+    }
     served.and(kept)
 }
 
+/// Serves until Ctrl-C or a failure; `started` says whether serving began.
 async fn serve(
     args: &ServeArgs,
     image: SharedImage,
     log: Log,
     source: &str,
     driver: &std::thread::JoinHandle<Result<(), store::StateError>>,
+    started: &mut bool,
 ) -> anyhow::Result<()> {
-    let tcp = match (&args.tcp, &args.rtu) {
-        (Some(addr), _) => Some(addr.clone()),
-        (None, None) => Some("127.0.0.1:5020".to_string()),
-        (None, Some(_)) => None,
-    };
     let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
     let mut tasks = tokio::task::JoinSet::new();
-    let mut stdout = std::io::stdout();
-    if let Some(addr) = tcp {
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .with_context(|| format!("--tcp {addr}: cannot listen there"))?;
-        let local = listener.local_addr()?;
-        writeln!(stdout, "listening tcp {local}")?;
-        stdout.flush()?;
-        let service = MeterService::new(image.clone(), args.unit, Transport::Tcp);
-        let log = log.clone();
-        tasks.spawn(async move {
-            serve_tcp(listener, service, move |peer| {
-                log.line(&format!("tcp client {peer} connected"))
-            })
-            .await
-            .map_err(|e| anyhow!("tcp: {e}"))
-        });
-    }
-    if let Some(device) = &args.rtu {
-        let name = device.to_string_lossy().to_string();
-        let settings = SerialSettings {
-            device: name.clone(),
-            baud: args.baud,
-            parity: args.parity.letter(),
-            stop: args.stop,
-        };
-        let port = settings
-            .open()
-            .with_context(|| format!("--rtu {name}: cannot open the port"))?;
-        writeln!(
-            stdout,
-            "listening rtu {name} {} unit {}",
-            settings.framing(),
-            args.unit
-        )?;
-        stdout.flush()?;
-        let service = MeterService::new(image.clone(), args.unit, Transport::Rtu);
-        tasks.spawn(async move {
-            serve_rtu(port, service)
-                .await
-                .map_err(|e| anyhow!("rtu {name}: {e}"))
-        });
-    }
+    start(args, &image, &log, &mut tasks).await?;
+    *started = true;
     log.line(&format!(
         "meter-core serving unit {} from {source}",
         args.unit
@@ -203,6 +172,68 @@ async fn serve(
             }
         }
     }
+}
+
+/// Binds and opens what was asked for and starts serving each.
+async fn start(
+    args: &ServeArgs,
+    image: &SharedImage,
+    log: &Log,
+    tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let tcp = match (&args.tcp, &args.rtu) {
+        (Some(addr), _) => Some(addr.clone()),
+        (None, None) => Some("127.0.0.1:5020".to_string()),
+        (None, Some(_)) => None,
+    };
+    let events: Events = {
+        let log = log.clone();
+        Arc::new(move |event| log.line(&event.to_string()))
+    };
+    let mut stdout = std::io::stdout();
+    if let Some(addr) = tcp {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("--tcp {addr}: cannot listen there"))?;
+        let local = listener.local_addr()?;
+        writeln!(stdout, "listening tcp {local}")?;
+        stdout.flush()?;
+        let service = MeterService::new(image.clone(), args.unit, Transport::Tcp);
+        let limits = TcpLimits {
+            idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+            max_connections: usize::from(args.max_connections),
+        };
+        let events = Arc::clone(&events);
+        tasks.spawn(async move {
+            serve_tcp(listener, service, limits, events).await;
+            Ok(())
+        });
+    }
+    if let Some(device) = &args.rtu {
+        let name = device.to_string_lossy().to_string();
+        let settings = SerialSettings {
+            device: name.clone(),
+            baud: args.baud,
+            parity: args.parity.letter(),
+            stop: args.stop,
+        };
+        let port = settings
+            .open()
+            .with_context(|| format!("--rtu {name}: cannot open the port"))?;
+        writeln!(
+            stdout,
+            "listening rtu {name} {} unit {}",
+            settings.framing(),
+            args.unit
+        )?;
+        stdout.flush()?;
+        let service = MeterService::new(image.clone(), args.unit, Transport::Rtu);
+        tasks.spawn(async move {
+            serve_rtu(settings, port, service, events).await;
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 /// The samples to replay and a few words on where they came from.

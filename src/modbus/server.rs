@@ -1,18 +1,17 @@
 //! meter-core on the wire: a Modbus service answering holding-register
 //! reads from the register image of the latest meter snapshot, over TCP
-//! and RTU at once. The replay runs on its own thread and swaps in a fresh
+//! and RTU at once (framing in `tcp_server` and `rtu_server`). The replay runs on its own thread and swaps in a fresh
 //! image each tick, so no client ever waits on the measurement, and a
 //! client never waits on another.
 
-use std::future::{Ready, ready};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio_modbus::server::Service;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
 use super::map::RegisterMap;
@@ -96,19 +95,249 @@ impl MeterService {
             _ => Err(ExceptionCode::IllegalFunction),
         })
     }
+
+    /// The answer PDU to a request PDU, as a meter's firmware gives it: the
+    /// function code is judged first (01 for one not served), then the
+    /// request's length (03 when it is wrong). On TCP a unit not served is
+    /// answered at once with 0B, as a gateway with nothing behind that id.
+    pub fn reply(&self, unit: u8, pdu: &[u8]) -> Reply {
+        let Some(&function) = pdu.first() else {
+            return Reply::NotModbus("an empty request".into());
+        };
+        if function >= 0x80 {
+            return Reply::NotModbus(format!("function code {function:02X}"));
+        }
+        if unit == 0 {
+            return Reply::Silence;
+        }
+        if !self.addressed(unit) {
+            return match self.transport {
+                Transport::Tcp => Reply::exception(function, ExceptionCode::GatewayTargetDevice),
+                Transport::Rtu => Reply::Silence,
+            };
+        }
+        let request = match (function, pdu) {
+            (0x03, &[_, a0, a1, q0, q1]) => Request::ReadHoldingRegisters(
+                u16::from_be_bytes([a0, a1]),
+                u16::from_be_bytes([q0, q1]),
+            ),
+            (0x04, &[_, a0, a1, q0, q1]) => Request::ReadInputRegisters(
+                u16::from_be_bytes([a0, a1]),
+                u16::from_be_bytes([q0, q1]),
+            ),
+            (0x03 | 0x04, _) => return Reply::exception(function, ExceptionCode::IllegalDataValue),
+            _ => return Reply::exception(function, ExceptionCode::IllegalFunction),
+        };
+        match self.answer(unit, &request) {
+            None => Reply::Silence,
+            Some(Err(code)) => Reply::exception(function, code),
+            Some(Ok(
+                Response::ReadHoldingRegisters(words) | Response::ReadInputRegisters(words),
+            )) => {
+                // At most 125 registers: the byte count fits its byte.
+                let mut answer = Vec::with_capacity(2 + 2 * words.len());
+                answer.push(function);
+                answer.push(u8::try_from(2 * words.len()).unwrap_or(u8::MAX));
+                for word in words {
+                    answer.extend_from_slice(&word.to_be_bytes());
+                }
+                Reply::Answer(answer)
+            }
+            Some(Ok(_)) => Reply::exception(function, ExceptionCode::IllegalFunction),
+        }
+    }
 }
 
-impl Service for MeterService {
-    type Request = SlaveRequest<'static>;
-    type Response = Option<Response>;
-    type Exception = ExceptionCode;
-    type Future = Ready<Result<Option<Response>, ExceptionCode>>;
+/// What a request gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// This PDU goes back.
+    Answer(Vec<u8>),
+    /// Nothing: a broadcast, or on RTU another unit's request.
+    Silence,
+    /// Not a Modbus request at all; on TCP the connection is closed.
+    NotModbus(String),
+}
 
-    fn call(&self, request: Self::Request) -> Self::Future {
-        ready(match self.answer(request.slave, &request.request) {
-            None => Ok(None),
-            Some(result) => result.map(Some),
-        })
+impl Reply {
+    fn exception(function: u8, code: ExceptionCode) -> Reply {
+        Reply::Answer(vec![function | 0x80, u8::from(code)])
+    }
+}
+
+/// Something a technician watching the server's log wants to know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    Connected {
+        peer: SocketAddr,
+        open: usize,
+        cap: usize,
+    },
+    Disconnected {
+        peer: SocketAddr,
+        reason: Disconnect,
+    },
+    AcceptFailed {
+        reason: String,
+    },
+    /// The serial port failed while serving.
+    PortLost {
+        device: String,
+        reason: String,
+        retry_in: Duration,
+    },
+    /// Reopening it failed.
+    PortUnavailable {
+        device: String,
+        reason: String,
+        retry_in: Duration,
+    },
+    PortBack {
+        device: String,
+    },
+    /// Line quality since the last such report.
+    LineNoise {
+        device: String,
+        noise_bytes: u64,
+        crc_errors: u64,
+        over: Duration,
+        noise_total: u64,
+        crc_total: u64,
+    },
+}
+
+/// Why a TCP connection ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disconnect {
+    ClientClosed,
+    ClosedMidFrame,
+    IdleTimeout(Duration),
+    /// Closed to make room for a new client at the connection cap.
+    Evicted {
+        idle: Duration,
+        cap: usize,
+    },
+    OversizeFrame(u16),
+    NotModbus(String),
+    /// The client stopped taking its answers.
+    NotReading(Duration),
+    Failed(String),
+}
+
+/// Where the servers report: the log, in the command.
+pub type Events = Arc<dyn Fn(ServerEvent) + Send + Sync>;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disconnect::ClientClosed => write!(f, "the client closed the connection"),
+            Disconnect::ClosedMidFrame => {
+                write!(
+                    f,
+                    "the client closed the connection in the middle of a request"
+                )
+            }
+            Disconnect::IdleTimeout(limit) => {
+                write!(
+                    f,
+                    "no whole request for {} (--idle-timeout): closed",
+                    seconds(*limit)
+                )
+            }
+            Disconnect::Evicted { idle, cap } => write!(
+                f,
+                "closed to make room for a new client: {cap} connections is the cap \
+                 (--max-connections) and this one had been idle the longest ({})",
+                seconds(*idle)
+            ),
+            Disconnect::OversizeFrame(length) => write!(
+                f,
+                "sent a frame header announcing {length} bytes (Modbus allows at most 254): closed"
+            ),
+            Disconnect::NotModbus(what) => write!(f, "not Modbus TCP ({what}): closed"),
+            Disconnect::NotReading(limit) => write!(
+                f,
+                "took none of its answers for {}: closed",
+                seconds(*limit)
+            ),
+            Disconnect::Failed(reason) => write!(f, "connection error: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for ServerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerEvent::Connected { peer, open, cap } => {
+                write!(
+                    f,
+                    "tcp client {peer} connected ({open} of at most {cap} open)"
+                )
+            }
+            ServerEvent::Disconnected { peer, reason } => {
+                write!(f, "tcp client {peer} disconnected: {reason}")
+            }
+            ServerEvent::AcceptFailed { reason } => {
+                write!(f, "tcp: could not take a new connection: {reason}")
+            }
+            ServerEvent::PortLost {
+                device,
+                reason,
+                retry_in,
+            } => write!(
+                f,
+                "rtu {device}: the port failed ({reason}); reopening it in {}",
+                seconds(*retry_in)
+            ),
+            ServerEvent::PortUnavailable {
+                device,
+                reason,
+                retry_in,
+            } => write!(
+                f,
+                "rtu {device}: cannot reopen the port ({reason}); trying again in {}",
+                seconds(*retry_in)
+            ),
+            ServerEvent::PortBack { device } => {
+                write!(f, "rtu {device}: the port is open again, serving")
+            }
+            ServerEvent::LineNoise {
+                device,
+                noise_bytes,
+                crc_errors,
+                over,
+                noise_total,
+                crc_total,
+            } => write!(
+                f,
+                "rtu {device}: line noise: {} and {} in the last {} ({} and {} since the \
+                 start); still serving",
+                plural(*noise_bytes, "stray byte", "stray bytes"),
+                plural(*crc_errors, "frame with a bad CRC", "frames with a bad CRC"),
+                seconds(*over),
+                plural(*noise_total, "byte", "bytes"),
+                plural(*crc_total, "bad CRC", "bad CRCs"),
+            ),
+        }
     }
 }
 
@@ -153,37 +382,6 @@ pub fn drive(
 /// How often a kept state is written while serving.
 pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 
-/// Serves TCP on `listener` until the task is dropped.
-pub async fn serve_tcp(
-    listener: tokio::net::TcpListener,
-    service: MeterService,
-    on_connect: impl Fn(SocketAddr) + Send + Sync + 'static,
-) -> std::io::Result<()> {
-    let server = tokio_modbus::server::tcp::Server::new(listener);
-    let on_connected = move |stream: tokio::net::TcpStream, peer| {
-        // Answers are single small writes: send each at once.
-        let _ = stream.set_nodelay(true);
-        on_connect(peer);
-        let service = service.clone();
-        async move { Ok(Some((service, stream))) }
-    };
-    server
-        .serve(&on_connected, |error| {
-            eprintln!("warning: a client connection ended with an error: {error}")
-        })
-        .await
-}
-
-/// Serves RTU on an open serial port until the task is dropped.
-pub async fn serve_rtu(
-    port: tokio_serial::SerialStream,
-    service: MeterService,
-) -> std::io::Result<()> {
-    tokio_modbus::server::rtu::Server::new(port)
-        .serve_forever(service)
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,11 +396,59 @@ mod tests {
         assert!(tcp.answer(255, &read).is_some());
         assert!(tcp.answer(8, &read).is_none());
         assert!(tcp.answer(0, &read).is_none(), "broadcast");
-        let rtu = MeterService::new(image, 7, Transport::Rtu);
+        let rtu = MeterService::new(image.clone(), 7, Transport::Rtu);
         assert!(rtu.answer(255, &read).is_none());
         assert_eq!(
             rtu.answer(7, &Request::WriteSingleRegister(3027, 1)),
             Some(Err(ExceptionCode::IllegalFunction))
+        );
+    }
+
+    #[test]
+    fn replies_are_judged_by_function_then_length_and_tcp_units_get_0b() {
+        let map = RegisterMap::load("powerlogic").unwrap();
+        let tcp = MeterService::new(
+            SharedImage::new(RegisterImage::new(&map)),
+            7,
+            Transport::Tcp,
+        );
+        let read = [0x03, 0x0B, 0xD9, 0x00, 0x02];
+        assert_eq!(
+            tcp.reply(7, &read),
+            Reply::Answer(vec![0x03, 0x04, 0x80, 0x00, 0x80, 0x00])
+        );
+        assert_eq!(tcp.reply(8, &read), Reply::Answer(vec![0x83, 0x0B]));
+        assert_eq!(tcp.reply(0, &read), Reply::Silence);
+        assert_eq!(tcp.reply(7, &read[..4]), Reply::Answer(vec![0x83, 0x03]));
+        assert_eq!(
+            tcp.reply(7, &[0x04, 0, 0, 0, 1, 0]),
+            Reply::Answer(vec![0x84, 0x03])
+        );
+        assert_eq!(tcp.reply(7, &[0x2B, 0x0E]), Reply::Answer(vec![0xAB, 0x01]));
+        assert!(matches!(tcp.reply(7, &[0x83, 0x02]), Reply::NotModbus(_)));
+        assert!(matches!(tcp.reply(7, &[]), Reply::NotModbus(_)));
+        let rtu = MeterService::new(
+            SharedImage::new(RegisterImage::new(&map)),
+            7,
+            Transport::Rtu,
+        );
+        assert_eq!(rtu.reply(8, &read), Reply::Silence);
+    }
+
+    #[test]
+    fn line_noise_is_told_in_words() {
+        let event = ServerEvent::LineNoise {
+            device: "/dev/ttyUSB0".into(),
+            noise_bytes: 24,
+            crc_errors: 1,
+            over: Duration::from_secs(10),
+            noise_total: 1,
+            crc_total: 3,
+        };
+        assert_eq!(
+            event.to_string(),
+            "rtu /dev/ttyUSB0: line noise: 24 stray bytes and 1 frame with a bad CRC in the \
+             last 10 s (1 byte and 3 bad CRCs since the start); still serving"
         );
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use super::link::exception_name;
+use super::rtu_frames::{Piece, RtuSplitter, Shapes, crc_ok, response_length};
 
 /// Frames kept in memory; older ones are dropped first.
 pub const FRAME_MEMORY: usize = 10_000;
@@ -111,20 +112,16 @@ pub fn crc16(bytes: &[u8]) -> u16 {
     crc
 }
 
-fn crc_ok(frame: &[u8]) -> bool {
-    frame.len() >= 4 && {
-        let (body, tail) = frame.split_at(frame.len() - 2);
-        crc16(body).to_le_bytes() == [tail[0], tail[1]]
-    }
-}
-
 #[derive(Debug)]
 struct State {
     frames: VecDeque<Frame>,
     /// Frames not yet taken by a watcher.
     unread: usize,
     last_frame: Option<Instant>,
+    /// TCP: bytes of a frame not yet whole.
     rx: Vec<u8>,
+    /// RTU: answers found by shape and CRC as they arrive.
+    rx_rtu: RtuSplitter,
     rx_last: Option<Instant>,
     tx: Vec<u8>,
     /// Unit id of the last request, to tell its garbled answer from noise.
@@ -160,6 +157,7 @@ impl Tap {
                 unread: 0,
                 last_frame: None,
                 rx: Vec::new(),
+                rx_rtu: RtuSplitter::new(Shapes::Responses),
                 rx_last: None,
                 tx: Vec::new(),
                 asked: None,
@@ -245,9 +243,20 @@ impl Tap {
         {
             self.flush_rx(&mut s, now);
         }
-        s.rx.extend_from_slice(bytes);
         s.rx_last = Some(now);
-        self.split_rx(&mut s, now);
+        match self.framing {
+            Framing::Tcp => {
+                s.rx.extend_from_slice(bytes);
+                self.split_tcp(&mut s, now);
+            }
+            Framing::Rtu { .. } => {
+                let mut pieces = Vec::new();
+                s.rx_rtu.push(bytes, &mut pieces);
+                for piece in pieces {
+                    self.piece(&mut s, now, piece);
+                }
+            }
+        }
     }
 
     /// Ends whatever is half received (after a timeout, say).
@@ -257,40 +266,27 @@ impl Tap {
         self.flush_rx(&mut s, now);
     }
 
-    /// Takes every whole frame off the front of the receive buffer.
-    fn split_rx(&self, s: &mut State, now: Instant) {
-        loop {
-            match self.framing {
-                Framing::Tcp => match tcp_length(&s.rx) {
-                    Some(n) if n <= s.rx.len() => {
-                        let frame: Vec<u8> = s.rx.drain(..n).collect();
-                        self.record(s, now, Direction::Received, frame);
-                    }
-                    _ => return,
-                },
-                Framing::Rtu { .. } => {
-                    // Resynchronise: the first offset where a whole response
-                    // with a good CRC starts; bytes before it are noise.
-                    let found = (0..s.rx.len()).find_map(|start| {
-                        let n = rtu_response_length(&s.rx[start..])?;
-                        (start + n <= s.rx.len() && crc_ok(&s.rx[start..start + n]))
-                            .then_some((start, n))
-                    });
-                    let Some((start, n)) = found else { return };
-                    if start > 0 {
-                        let junk: Vec<u8> = s.rx.drain(..start).collect();
-                        self.junk(s, now, junk);
-                    }
-                    let frame: Vec<u8> = s.rx.drain(..n).collect();
-                    self.record(s, now, Direction::Received, frame);
-                }
-            }
+    /// Takes every whole frame off the front of the TCP receive buffer.
+    fn split_tcp(&self, s: &mut State, now: Instant) {
+        while let Some(n) = tcp_length(&s.rx).filter(|n| *n <= s.rx.len()) {
+            let frame: Vec<u8> = s.rx.drain(..n).collect();
+            self.record(s, now, Direction::Received, frame);
+        }
+    }
+
+    fn piece(&self, s: &mut State, now: Instant, piece: Piece) {
+        match piece {
+            Piece::Frame(frame) => self.record(s, now, Direction::Received, frame),
+            Piece::Junk(junk) => self.junk(s, now, junk),
         }
     }
 
     /// Whatever is left in the receive buffer is a frame with a bad CRC
     /// (when it has a frame's shape) or noise.
     fn flush_rx(&self, s: &mut State, now: Instant) {
+        if let Some(piece) = s.rx_rtu.flush() {
+            self.piece(s, now, piece);
+        }
         if s.rx.is_empty() {
             return;
         }
@@ -311,19 +307,32 @@ impl Tap {
                 let frame = bytes.split_off(start);
                 if !bytes.is_empty() {
                     s.noise_bytes += bytes.len() as u64;
-                    self.record(s, now, Direction::Received, bytes);
+                    self.record_as(s, now, Direction::Received, bytes, Some(Junk::Noise));
                 }
                 s.crc_errors += 1;
-                self.record(s, now, Direction::Received, frame);
+                self.record_as(s, now, Direction::Received, frame, Some(Junk::BadCrc));
             }
             None => {
                 s.noise_bytes += bytes.len() as u64;
-                self.record(s, now, Direction::Received, bytes);
+                self.record_as(s, now, Direction::Received, bytes, Some(Junk::Noise));
             }
         }
     }
 
     fn record(&self, s: &mut State, now: Instant, direction: Direction, bytes: Vec<u8>) {
+        self.record_as(s, now, direction, bytes, None);
+    }
+
+    /// Records bytes, as junk when they made no good frame (noise can pass
+    /// a CRC check by chance and is noise all the same).
+    fn record_as(
+        &self,
+        s: &mut State,
+        now: Instant,
+        direction: Direction,
+        bytes: Vec<u8>,
+        junk: Option<Junk>,
+    ) {
         let gap = s
             .last_frame
             .map_or(Duration::ZERO, |t| now.duration_since(t));
@@ -338,12 +347,17 @@ impl Tap {
             ),
             Framing::Rtu { .. } => (None, &bytes[..0], Some(false)),
         };
-        let decode = match crc {
-            Some(false) if unit.is_none() || rtu_response_length(&bytes) != Some(bytes.len()) => {
-                format!("noise ({} bytes)", bytes.len())
+        let noise = || format!("noise ({} bytes)", bytes.len());
+        let (decode, crc) = match (junk, crc) {
+            (Some(Junk::Noise), _) => (noise(), crc.map(|_| false)),
+            (Some(Junk::BadCrc), _) => ("bad CRC: dropped".to_string(), Some(false)),
+            (None, Some(false))
+                if unit.is_none() || rtu_response_length(&bytes) != Some(bytes.len()) =>
+            {
+                (noise(), crc)
             }
-            Some(false) => "bad CRC: dropped".to_string(),
-            _ => describe(direction, pdu),
+            (None, Some(false)) => ("bad CRC: dropped".to_string(), crc),
+            (None, _) => (describe(direction, pdu), crc),
         };
         s.frames.push_back(Frame {
             time: Local::now(),
@@ -360,6 +374,13 @@ impl Tap {
             s.frames.pop_front();
         }
     }
+}
+
+/// What bytes that made no good frame were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Junk {
+    Noise,
+    BadCrc,
 }
 
 /// Silence that ends an RTU frame: 3.5 characters of 11 bits, or a fixed
@@ -386,15 +407,8 @@ fn rtu_request_length(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// Length of an RTU response, by its function code.
 fn rtu_response_length(bytes: &[u8]) -> Option<usize> {
-    let function = *bytes.get(1)?;
-    match function {
-        f if f & 0x80 != 0 => Some(5),
-        0x01..=0x04 => bytes.get(2).map(|n| 5 + *n as usize),
-        0x05 | 0x06 | 0x0F | 0x10 => Some(8),
-        _ => None,
-    }
+    response_length(bytes).known()
 }
 
 /// A one-line reading of a PDU.
@@ -507,5 +521,82 @@ mod tests {
         assert_eq!(frame_gap(38400), Duration::from_micros(1750));
         let at_9600 = frame_gap(9600).as_secs_f64();
         assert!((at_9600 - 3.5 * 11.0 / 9600.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gap_free_noise_is_counted_as_it_comes_not_held() {
+        let tap = Tap::new(Framing::Rtu { baud: 19200 });
+        tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x02]));
+        let mut state = 0x9E37_79B9u32;
+        for _ in 0..640 {
+            let chunk: Vec<u8> = (0..64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    // Function bytes of no known frame: nothing here can pass.
+                    [0x00, 0x2A, 0x55, 0x7F][(state & 3) as usize]
+                })
+                .collect();
+            tap.received(&chunk);
+        }
+        // Judged while it arrives, a few hundred bytes at most still held.
+        let counts = tap.counts();
+        assert!(counts.noise_bytes >= 640 * 64 - 2 * 260, "{counts:?}");
+        tap.flush();
+        assert_eq!(tap.counts().noise_bytes, 640 * 64);
+        assert_eq!(tap.counts().crc_errors, 0);
+    }
+
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let good = rtu_frame(&[0x05, 0x03, 0x04, 0x43, 0x66, 0x40, 0x00]);
+        let part = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..30),
+            Just(good.clone()),
+            (0..good.len(), 1u8..).prop_map(move |(k, x)| {
+                let mut bad = good.clone();
+                bad[k] ^= x;
+                bad
+            }),
+            Just(rtu_frame(&[0x05, 0x83, 0x02])),
+        ];
+        prop::collection::vec(part, 0..25).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn every_received_byte_is_a_frame_noise_or_a_crc_error(
+            bytes in line(),
+            cuts in prop::collection::vec(1usize..70, 1..20),
+        ) {
+            let tap = Tap::new(Framing::Rtu { baud: 9600 });
+            tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x02]));
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at >= bytes.len() {
+                    break;
+                }
+                let end = (at + cut).min(bytes.len());
+                tap.received(&bytes[at..end]);
+                at = end;
+            }
+            tap.flush();
+            let heard: Vec<Frame> = tap
+                .frames()
+                .into_iter()
+                .filter(|f| f.direction == Direction::Received)
+                .collect();
+            let again: Vec<u8> = heard.iter().flat_map(|f| f.bytes.clone()).collect();
+            prop_assert_eq!(&again, &bytes);
+            let counts = tap.counts();
+            let good: usize = heard.iter().filter(|f| f.crc_ok == Some(true)).map(|f| f.bytes.len()).sum();
+            let bad: Vec<&Frame> = heard.iter().filter(|f| f.decode == "bad CRC: dropped").collect();
+            let bad_bytes: usize = bad.iter().map(|f| f.bytes.len()).sum();
+            prop_assert_eq!(bad.len() as u64, counts.crc_errors);
+            prop_assert_eq!(good + bad_bytes + counts.noise_bytes as usize, bytes.len());
+            prop_assert_eq!(counts.bytes_received as usize, bytes.len());
+        }
     }
 }
