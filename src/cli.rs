@@ -339,7 +339,13 @@ pub struct ServeArgs {
     Examples:\n  \
     meterscope poll --target tcp://10.0.0.5 --once\n  \
     meterscope poll --target tcp://127.0.0.1:5020 --profile meter-core --json --count 10 --interval 500ms\n  \
-    meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32")]
+    meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32\n\n\
+    Exit status:\n  \
+    0  every block of every poll was read\n  \
+    1  the command could not run (a bad flag value, profile or target)\n  \
+    2  the command line could not be parsed\n  \
+    3  nothing was read: no connection, no answer, or only exceptions\n  \
+    4  some blocks were read and others not")]
 pub struct PollArgs {
     /// The meter to read.
     #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
@@ -350,8 +356,9 @@ pub struct PollArgs {
     /// Poll once and stop.
     #[arg(long, conflicts_with = "count", env = "METERSCOPE_ONCE")]
     pub once: bool,
-    /// Poll this many times and stop; without it (or --once), until Ctrl-C.
-    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    /// Poll this many times (1 or more) and stop; without it (or --once), until Ctrl-C.
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Time from the start of one poll to the next, e.g. 1s, 500ms.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
@@ -366,11 +373,11 @@ pub struct PollArgs {
     /// Read a run of registers instead of a profile.
     #[arg(long, requires_all = ["address", "quantity"], env = "METERSCOPE_RAW")]
     pub raw: bool,
-    /// First register, numbered as in vendor maps (1-based) unless --zero-based.
-    #[arg(long, value_name = "N", env = "METERSCOPE_ADDRESS")]
+    /// First register of a raw read, numbered as in vendor maps (1-based) unless --zero-based.
+    #[arg(long, value_name = "N", requires = "raw", env = "METERSCOPE_ADDRESS")]
     pub address: Option<u32>,
-    /// How many values of --type to read (not registers).
-    #[arg(long, value_name = "Q", env = "METERSCOPE_QUANTITY")]
+    /// How many values of --type a raw read asks for (not registers).
+    #[arg(long, value_name = "Q", requires = "raw", env = "METERSCOPE_QUANTITY")]
     pub quantity: Option<u32>,
     /// Value type of a raw read: u16, i16, u32, i32, u64, i64, f32, utf8(N), datetime, pf4q, version.
     #[arg(
@@ -397,6 +404,7 @@ pub struct PollArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status as for poll: 0 all read, 3 nothing read, 4 part read.")]
 pub struct MonitorArgs {
     /// The meter to read, as for poll.
     #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
@@ -408,8 +416,9 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration,
           env = "METERSCOPE_INTERVAL")]
     pub interval: f64,
-    /// Stop after this many polls; without it, at Ctrl-C.
-    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT")]
+    /// Stop after this many polls (1 or more); without it, at Ctrl-C.
+    #[arg(long, value_name = "N", env = "METERSCOPE_COUNT",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Also write every frame line to this file (replaced).
     #[arg(long, value_name = "FILE", env = "METERSCOPE_SAVE")]

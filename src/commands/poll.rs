@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{PollArgs, TableArg, WordOrderArg};
+use crate::modbus::coverage::{Coverage, poll_blocks};
 use crate::modbus::link::{Link, LinkStats, Table, Target};
 use crate::modbus::map::{Decoded, RegisterMap};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
@@ -18,7 +19,9 @@ struct Reading {
     unit: String,
 }
 
-pub fn run(args: &PollArgs) -> anyhow::Result<()> {
+/// Polls as asked; the exit status says how much was read (see
+/// `coverage`): 0 all, 3 nothing, 4 part.
+pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
     let target: Target = args
         .target
         .parse()
@@ -27,15 +30,17 @@ pub fn run(args: &PollArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let mut run = Coverage::default();
     runtime.block_on(async {
         tokio::select! {
-            result = poll_loop(args, target) => result,
+            result = poll_loop(args, target, &mut run) => result,
             signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
         }
-    })
+    })?;
+    Ok(run.exit_status())
 }
 
-async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
+async fn poll_loop(args: &PollArgs, target: Target, run: &mut Coverage) -> anyhow::Result<()> {
     let map = if args.raw {
         None
     } else {
@@ -59,7 +64,8 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
         let time = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
         match (&map, &raw) {
             (Some(map), _) => {
-                let (values, errors) = poll_profile(&mut link, map).await;
+                let (values, errors, coverage) = poll_profile(&mut link, map).await;
+                run.add(coverage);
                 print_poll(
                     args,
                     &mut out,
@@ -73,6 +79,10 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
             }
             (None, Some(raw)) => {
                 let result = raw.read(&mut link).await;
+                run.add(Coverage {
+                    asked: 1,
+                    read: result.is_ok() as u64,
+                });
                 print_raw(args, &mut out, &time, &link, raw, result)?;
             }
             _ => {}
@@ -85,31 +95,17 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads every block of the map; values of points wholly read, and an
+/// Reads the blocks of the map; values of points wholly read, and an
 /// error line for each block that failed.
 async fn poll_profile(
     link: &mut Link,
     map: &RegisterMap,
-) -> (BTreeMap<String, Reading>, Vec<String>) {
-    let mut registers: HashMap<u32, u16> = HashMap::new();
-    let mut errors = Vec::new();
-    for read in map.reads() {
-        match link
-            .read(Table::Holding, read.register - 1, read.count)
-            .await
-        {
-            Ok(words) => {
-                for (k, w) in words.iter().enumerate() {
-                    registers.insert(read.register as u32 + k as u32, *w);
-                }
-            }
-            Err(e) => errors.push(format!(
-                "registers {}..{}: {e}",
-                read.register,
-                read.register as u32 + read.count as u32 - 1
-            )),
-        }
-    }
+) -> (BTreeMap<String, Reading>, Vec<String>, Coverage) {
+    let outcome = match poll_blocks(link, &map.reads(), |_, _| Ok::<(), ()>(())).await {
+        Ok(outcome) => outcome,
+        Err(()) => return (BTreeMap::new(), Vec::new(), Coverage::default()),
+    };
+    let registers = outcome.registers;
     let mut values = BTreeMap::new();
     for point in &map.points {
         let words: Option<Vec<u16>> = (point.register as u32..point.end())
@@ -125,7 +121,7 @@ async fn poll_profile(
             );
         }
     }
-    (values, errors)
+    (values, outcome.errors, outcome.coverage)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -159,6 +155,10 @@ fn print_poll(
             })
             .collect();
         writeln!(out, "{time},{}", cells.join(","))?;
+        // The rows stay a table; what went wrong goes beside them.
+        for error in errors {
+            eprintln!("error: {}", for_terminal(error));
+        }
     } else {
         writeln!(out, "{time}  {target}")?;
         for point in &map.points {
@@ -183,7 +183,9 @@ fn print_poll(
 
 fn text_of(value: &Decoded) -> String {
     let one = |v: &PointValue| match v {
-        PointValue::Number(n) => format!("{}", (n * 1e4).round() / 1e4),
+        // Rounded to what a screen needs; a tiny negative shows as 0, not -0.
+        PointValue::Number(n) => format!("{}", (n * 1e4).round() / 1e4 + 0.0),
+        PointValue::Integer(n) => n.to_string(),
         PointValue::Text(t) => t.clone(),
         PointValue::Missing => "-".into(),
     };
@@ -203,7 +205,8 @@ fn text_of(value: &Decoded) -> String {
 
 fn csv_cell(value: &Decoded) -> String {
     let one = |v: &PointValue| match v {
-        PointValue::Number(n) => format!("{n}"),
+        PointValue::Number(n) => format!("{}", n + 0.0),
+        PointValue::Integer(n) => n.to_string(),
         PointValue::Text(t) => t.clone(),
         PointValue::Missing => String::new(),
     };
@@ -224,11 +227,12 @@ fn stats_line(s: &LinkStats) -> String {
         _ => String::new(),
     };
     format!(
-        "{} requests, {} responses, {} timeouts, {} exceptions, {} reconnects{latency}",
+        "{} requests, {} responses, {} timeouts, {} exceptions, {} mismatched answers, {} reconnects{latency}",
         s.requests,
         s.responses,
         s.timeouts,
         s.exceptions.values().sum::<u64>(),
+        s.mismatches,
         s.reconnects
     )
 }
@@ -334,6 +338,10 @@ fn print_raw(
                     )?;
                 }
             }
+        }
+        Err(e) if args.csv => {
+            writeln!(out, "{time},")?;
+            eprintln!("error: {}", for_terminal(&e));
         }
         Err(e) => writeln!(out, "{time}  error: {}", for_terminal(&e))?,
     }
