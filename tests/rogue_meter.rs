@@ -378,7 +378,14 @@ fn a_raw_read_answered_with_an_exception_exits_3() {
 
 #[test]
 fn careless_flags_are_refused() {
-    let (_, stderr, status) = run(&["poll", "--target", "tcp://127.0.0.1:1", "--address", "3028"]);
+    let (_, stderr, status) = run(&[
+        "poll",
+        "--target",
+        "tcp://127.0.0.1:1",
+        "--address",
+        "3028",
+        "--once",
+    ]);
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("--raw"), "{stderr}");
     let (_, stderr, status) = run(&["poll", "--target", "tcp://127.0.0.1:1", "--count", "0"]);

@@ -202,3 +202,47 @@ fn a_port_pulled_during_a_scan_is_opened_again() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn a_scan_finds_a_device_through_noise_and_counts_it() {
+    if !have(&["socat", "pyserial"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let _line = pty_pair(&a, &b);
+    let _device = noisy_device(&a, "4", "9");
+    let out = Command::new(binary())
+        .args([
+            "scan",
+            "--port",
+            &b.display().to_string(),
+            "--bauds",
+            "19200",
+            "--parity",
+            "none",
+            "--units",
+            "1-6",
+            "--timeout",
+            "150ms",
+            "--json",
+        ])
+        .output()
+        .expect("run scan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let found: Value = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    assert_eq!(
+        found,
+        serde_json::json!([{
+            "baud": 19200, "parity": "none", "unit": 4, "function": 3, "exception": null
+        }]),
+        "{stderr}"
+    );
+    let noise: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_suffix(" bytes of noise on the line (bytes that made no answer)"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(noise >= 8, "{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+}

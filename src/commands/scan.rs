@@ -33,9 +33,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let mut found = Vec::new();
+    let mut noise = 0u64;
     let result = runtime.block_on(async {
         tokio::select! {
-            result = sweep(args, &units, timeout, &mut found) => result,
+            result = sweep(args, &units, timeout, &mut found, &mut noise) => result,
             signal = tokio::signal::ctrl_c() => {
                 eprintln!("\nstopped at Ctrl-C");
                 signal.context("cannot wait for Ctrl-C")
@@ -43,6 +44,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         }
     });
     eprintln!();
+    if noise > 0 {
+        eprintln!("{noise} bytes of noise on the line (bytes that made no answer)");
+    }
     // A port that never opened says so, not "nothing answered".
     if result.is_err() && found.is_empty() {
         return result;
@@ -74,6 +78,7 @@ async fn sweep(
     units: &[u8],
     timeout: Duration,
     found: &mut Vec<Found>,
+    noise: &mut u64,
 ) -> anyhow::Result<()> {
     let port_name = for_terminal(&args.port).into_owned();
     for &baud in &args.bauds {
@@ -100,10 +105,12 @@ async fn sweep(
                     found.len()
                 );
                 let _ = std::io::stderr().flush();
-                let reply = ask_through_failures(&settings, &mut port, unit, args, timeout).await?;
+                let reply =
+                    ask_through_failures(&settings, &mut port, unit, args, timeout, noise).await?;
                 if let Some(Reply {
                     function,
                     exception,
+                    ..
                 }) = reply
                 {
                     found.push(Found {
@@ -132,12 +139,14 @@ async fn ask_through_failures(
     unit: u8,
     args: &ScanArgs,
     timeout: Duration,
+    noise: &mut u64,
 ) -> anyhow::Result<Option<Reply>> {
     let name = for_terminal(&settings.device).into_owned();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
     loop {
-        let mut failure = match ask(port, unit, args.register, timeout, settings.baud).await {
+        let mut failure = match ask(port, unit, args.register, timeout, settings.baud, noise).await
+        {
             Ok(reply) => return Ok(reply),
             Err(e) => for_terminal(&e.to_string()).into_owned(),
         };

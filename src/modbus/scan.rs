@@ -52,6 +52,8 @@ pub fn parity_name(letter: char) -> &'static str {
 pub struct Reply {
     pub function: u8,
     pub exception: Option<Exception>,
+    /// Bytes on the line before the answer: noise.
+    pub noise: usize,
 }
 
 /// The longest a sweep can take: every question unanswered, each costing
@@ -133,6 +135,7 @@ pub fn answer(bytes: &[u8], unit: u8) -> Option<Reply> {
         let frame = rest.get(..length)?;
         let (body, tail) = frame.split_at(length - 2);
         (frame[0] == unit && crc16(body).to_le_bytes() == [tail[0], tail[1]]).then(|| Reply {
+            noise: start,
             function,
             exception: (function == 0x83).then(|| Exception::new(frame[2])),
         })
@@ -140,16 +143,19 @@ pub fn answer(bytes: &[u8], unit: u8) -> Option<Reply> {
 }
 
 /// Asks `unit` once on an open port; `Some(reply)` when it answered.
+/// Bytes that made no answer are added to `noise`.
 pub async fn ask(
     port: &mut tokio_serial::SerialStream,
     unit: u8,
     register: u16,
     timeout: Duration,
     baud: u32,
+    noise: &mut u64,
 ) -> std::io::Result<Option<Reply>> {
     port.write_all(&probe(unit, register)).await?;
     let deadline = Instant::now() + timeout;
     let mut received = Vec::new();
+    let mut dropped = 0u64;
     let mut buffer = [0u8; 256];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -168,6 +174,7 @@ pub async fn ask(
             Ok(Ok(n)) => {
                 received.extend_from_slice(&buffer[..n]);
                 if let Some(reply) = answer(&received, unit) {
+                    *noise += reply.noise as u64 + dropped;
                     // Let the line fall quiet before the next question.
                     tokio::time::sleep(frame_gap(baud)).await;
                     return Ok(Some(reply));
@@ -175,11 +182,13 @@ pub async fn ask(
                 // Noise that never made an answer is not kept for ever.
                 if received.len() > 4096 {
                     received.drain(..2048);
+                    dropped += 2048;
                 }
             }
             Ok(Err(e)) => return Err(e),
         }
     }
+    *noise += received.len() as u64 + dropped;
     tokio::time::sleep(frame_gap(baud)).await;
     Ok(None)
 }
@@ -206,6 +215,7 @@ mod tests {
         assert_eq!(
             answer(&noisy, 5),
             Some(Reply {
+                noise: 2,
                 function: 0x83,
                 exception: Some(Exception {
                     code: 2,
