@@ -246,3 +246,70 @@ fn a_scan_finds_a_device_through_noise_and_counts_it() {
     assert!(noise >= 8, "{stderr}");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_port_pulled_during_a_poll_is_reported_and_opened_again() {
+    if !have(&["socat", "pyserial"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let line = pty_pair(&a, &b);
+    let device = noisy_device(&a, "4", "10");
+    let target = format!(
+        "rtu://{}?baud=19200&parity=none&unit=4&timeout=300",
+        b.display()
+    );
+    let poll = Command::new(binary())
+        .args([
+            "poll",
+            "--target",
+            &target,
+            "--raw",
+            "--address",
+            "10",
+            "--quantity",
+            "1",
+            "--count",
+            "25",
+            "--interval",
+            "100ms",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start poll");
+    std::thread::sleep(Duration::from_millis(600));
+    drop(device);
+    drop(line);
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&b);
+    std::thread::sleep(Duration::from_millis(400));
+    let _line = pty_pair(&a, &b);
+    let _device = noisy_device(&a, "4", "11");
+    let out = poll.wait_with_output().expect("poll ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let polls: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(polls.len(), 25, "{stdout}");
+    let failed: Vec<&Value> = polls
+        .iter()
+        .filter(|p| !p["errors"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(!failed.is_empty(), "the outage is seen: {stdout}");
+    assert!(
+        failed
+            .iter()
+            .all(|p| p["errors"].as_array().unwrap().len() == 1),
+        "{stdout}"
+    );
+    let last = polls.last().unwrap();
+    assert_eq!(last["values"], serde_json::json!([0x1234]), "{stdout}");
+    assert!(last["stats"]["reconnects"].as_u64().unwrap() >= 1, "{last}");
+    assert!(stderr.contains("connected again"), "{stderr}");
+    assert_eq!(out.status.code(), Some(4), "part read");
+}
