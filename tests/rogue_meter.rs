@@ -393,4 +393,21 @@ fn careless_flags_are_refused() {
     assert!(stderr.contains("--count"), "{stderr}");
     let (_, stderr, status) = run(&["monitor", "--target", "tcp://127.0.0.1:1", "--count", "0"]);
     assert_eq!(status, Some(2), "{stderr}");
+    // 65536 registers do not fit a request's 16-bit quantity (it would go out as 0).
+    let (_, stderr, status) = run(&[
+        "poll",
+        "--target",
+        "tcp://127.0.0.1:1",
+        "--raw",
+        "--address",
+        "1",
+        "--quantity",
+        "65536",
+        "--once",
+    ]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--quantity 65536 of u16 is 65536 registers"),
+        "{stderr}"
+    );
 }

@@ -265,10 +265,17 @@ fn raw_read(args: &PollArgs) -> anyhow::Result<RawRead> {
     if address as u64 + registers > 65536 {
         bail!("--address {given} --quantity {quantity}: runs past the last register");
     }
+    // The request's quantity field is 16 bits: 65536 would go out as 0.
+    let registers = u16::try_from(registers).map_err(|_| {
+        anyhow!(
+            "--quantity {quantity} of {} is {registers} registers; one request asks for at most 65535",
+            kind.name()
+        )
+    })?;
     Ok(RawRead {
         address,
         given,
-        registers: registers as u16,
+        registers,
         kind,
         order: match args.word_order {
             WordOrderArg::HighFirst => WordOrder::HighFirst,
