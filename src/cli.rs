@@ -73,6 +73,13 @@ impl Cli {
                 conflict,
                 "--once and --count cannot be used together",
             )),
+            Some(Command::Poll(p)) if !p.raw && (p.address.is_some() || p.quantity.is_some()) => {
+                Err(refuse(
+                    "poll",
+                    conflict,
+                    "--address and --quantity are for a raw read: add --raw",
+                ))
+            }
             Some(Command::Poll(p)) if p.raw && (p.address.is_none() || p.quantity.is_none()) => {
                 Err(refuse(
                     "poll",
@@ -404,7 +411,13 @@ pub struct ServeArgs {
     Examples:\n  \
     meterscope poll --target tcp://10.0.0.5 --once\n  \
     meterscope poll --target tcp://127.0.0.1:5020 --profile meter-core --json --count 10 --interval 500ms\n  \
-    meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32")]
+    meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32\n\n\
+    Exit status:\n  \
+    0  every block of every poll was read\n  \
+    1  the command could not run (a bad flag value, profile or target)\n  \
+    2  the command line could not be parsed\n  \
+    3  nothing was read: no connection, no answer, or only exceptions\n  \
+    4  some blocks were read and others not")]
 pub struct PollArgs {
     /// The meter to read.
     #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
@@ -415,7 +428,7 @@ pub struct PollArgs {
     /// Poll once and stop.
     #[arg(long, env = "METERSCOPE_ONCE", value_parser = BoolishValueParser::new())]
     pub once: bool,
-    /// Poll this many times and stop; without it (or --once), until Ctrl-C.
+    /// Poll this many times (1 or more) and stop; without it (or --once), until Ctrl-C.
     #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -433,11 +446,11 @@ pub struct PollArgs {
     #[arg(long, env = "METERSCOPE_RAW",
           value_parser = BoolishValueParser::new())]
     pub raw: bool,
-    /// First register, numbered as in vendor maps (1-based) unless --zero-based.
+    /// First register of a raw read, numbered as in vendor maps (1-based) unless --zero-based.
     #[arg(long, value_name = "N", env = "METERSCOPE_ADDRESS", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(0..=65536))]
     pub address: Option<u32>,
-    /// How many values of --type to read (not registers).
+    /// How many values of --type a raw read asks for (not registers).
     #[arg(long, value_name = "Q", env = "METERSCOPE_QUANTITY", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(0..=65536))]
     pub quantity: Option<u32>,
@@ -466,6 +479,7 @@ pub struct PollArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status as for poll: 0 all read, 3 nothing read, 4 part read.")]
 pub struct MonitorArgs {
     /// The meter to read, as for poll.
     #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
@@ -477,7 +491,7 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
           allow_hyphen_values = true, value_parser = duration_between(0.001, 86_400.0))]
     pub interval: f64,
-    /// Stop after this many polls; without it, at Ctrl-C.
+    /// Stop after this many polls (1 or more); without it, at Ctrl-C.
     #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,

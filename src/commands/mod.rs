@@ -36,8 +36,17 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Synth(args)) => synth::run(&args),
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
-        Some(Command::Poll(args)) => poll::run(&args),
-        Some(Command::Monitor(args)) => monitor::run(&args),
+        // Their own lines said what was not read; the status says how much.
+        Some(Command::Poll(args)) => match poll::run(&args) {
+            Ok(0) => Ok(()),
+            Ok(status) => return ExitCode::from(status),
+            Err(e) => Err(e),
+        },
+        Some(Command::Monitor(args)) => match monitor::run(&args) {
+            Ok(0) => Ok(()),
+            Ok(status) => return ExitCode::from(status),
+            Err(e) => Err(e),
+        },
         Some(Command::Ports(args)) => ports::run(&args),
         Some(Command::Scan(args)) => scan::run(&args),
     };

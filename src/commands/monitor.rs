@@ -4,14 +4,16 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use crate::cli::MonitorArgs;
-use crate::modbus::link::{Link, Table, Target};
+use crate::modbus::coverage::{Coverage, poll_blocks};
+use crate::modbus::link::{Link, Target};
 use crate::modbus::map::RegisterMap;
 use crate::sanitize::for_terminal;
 
 /// Bytes of hex shown per frame on screen; the saved file has them all.
 const SCREEN_BYTES: usize = 32;
 
-pub fn run(args: &MonitorArgs) -> anyhow::Result<()> {
+/// Watches the link; the exit status says how much was read, as for poll.
+pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
     let target: Target = args
         .target
         .parse()
@@ -29,26 +31,28 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let mut link = Link::new(target);
+    let mut run = Coverage::default();
     let result = runtime.block_on(async {
         tokio::select! {
-            result = watch(args, &map, &mut link, &mut save) => result,
+            result = watch(args, &map, &mut link, &mut save, &mut run) => result,
             signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
         }
     });
     let s = link.stats();
     eprintln!(
-        "{} requests, {} responses, {} timeouts, {} exceptions, {} CRC errors, {} noise bytes, {} reconnects, {} bytes sent, {} received",
+        "{} requests, {} responses, {} timeouts, {} exceptions, {} mismatched answers, {} CRC errors, {} noise bytes, {} reconnects, {} bytes sent, {} received",
         s.requests,
         s.responses,
         s.timeouts,
         s.exceptions.values().sum::<u64>(),
+        s.mismatches,
         s.crc_errors,
         s.noise_bytes,
         s.reconnects,
         s.bytes_sent,
         s.bytes_received
     );
-    result
+    result.map(|()| run.exit_status())
 }
 
 async fn watch(
@@ -56,6 +60,7 @@ async fn watch(
     map: &RegisterMap,
     link: &mut Link,
     save: &mut Option<std::fs::File>,
+    run: &mut Coverage,
 ) -> anyhow::Result<()> {
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(args.interval));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -64,24 +69,23 @@ async fn watch(
     while args.count.is_none_or(|n| polls < n) {
         ticker.tick().await;
         polls += 1;
-        for read in map.reads() {
-            let result = link
-                .read(Table::Holding, read.register - 1, read.count)
-                .await;
+        let outcome = poll_blocks(link, &map.reads(), |link, error| {
             for frame in link.tap().take_new() {
                 writeln!(out, "{}", for_terminal(&frame.line_within(SCREEN_BYTES)))?;
                 if let Some(file) = save.as_mut() {
                     writeln!(file, "{}", frame.line())?;
                 }
             }
-            if let Err(e) = result {
-                writeln!(out, "# {}", for_terminal(&e.to_string()))?;
+            if let Some(e) = error {
+                writeln!(out, "# {}", for_terminal(e))?;
             }
             for note in link.take_notes() {
                 writeln!(out, "# {}", for_terminal(&note))?;
             }
-            out.flush()?;
-        }
+            out.flush()
+        })
+        .await?;
+        run.add(outcome.coverage);
     }
     Ok(())
 }

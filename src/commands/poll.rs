@@ -1,4 +1,5 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::io::Write;
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{PollArgs, TableArg, WordOrderArg};
+use crate::modbus::coverage::{Coverage, poll_blocks};
 use crate::modbus::link::{Link, LinkStats, Table, Target};
 use crate::modbus::map::{Decoded, RegisterMap};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
@@ -19,7 +21,9 @@ struct Reading {
     unit: String,
 }
 
-pub fn run(args: &PollArgs) -> anyhow::Result<()> {
+/// Polls as asked; the exit status says how much was read (see
+/// `coverage`): 0 all, 3 nothing, 4 part.
+pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
     let target: Target = args
         .target
         .parse()
@@ -28,15 +32,17 @@ pub fn run(args: &PollArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let mut run = Coverage::default();
     runtime.block_on(async {
         tokio::select! {
-            result = poll_loop(args, target) => result,
+            result = poll_loop(args, target, &mut run) => result,
             signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
         }
-    })
+    })?;
+    Ok(run.exit_status())
 }
 
-async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
+async fn poll_loop(args: &PollArgs, target: Target, run: &mut Coverage) -> anyhow::Result<()> {
     let map = if args.raw {
         None
     } else {
@@ -60,7 +66,8 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
         let time = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
         match (&map, &raw) {
             (Some(map), _) => {
-                let (values, errors) = poll_profile(&mut link, map).await;
+                let (values, errors, coverage) = poll_profile(&mut link, map).await;
+                run.add(coverage);
                 print_poll(
                     args,
                     &mut out,
@@ -74,6 +81,10 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
             }
             (None, Some(raw)) => {
                 let result = raw.read(&mut link).await;
+                run.add(Coverage {
+                    asked: 1,
+                    read: result.is_ok() as u64,
+                });
                 print_raw(args, &mut out, &time, &link, raw, result)?;
             }
             _ => {}
@@ -86,31 +97,14 @@ async fn poll_loop(args: &PollArgs, target: Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads every block of the map; values of points wholly read, and an
+/// Reads the blocks of the map; values of points wholly read, and an
 /// error line for each block that failed.
 async fn poll_profile(
     link: &mut Link,
     map: &RegisterMap,
-) -> (BTreeMap<String, Reading>, Vec<String>) {
-    let mut registers: HashMap<u32, u16> = HashMap::new();
-    let mut errors = Vec::new();
-    for read in map.reads() {
-        match link
-            .read(Table::Holding, read.register - 1, read.count)
-            .await
-        {
-            Ok(words) => {
-                for (k, w) in words.iter().enumerate() {
-                    registers.insert(read.register as u32 + k as u32, *w);
-                }
-            }
-            Err(e) => errors.push(format!(
-                "registers {}..{}: {e}",
-                read.register,
-                read.register as u32 + read.count as u32 - 1
-            )),
-        }
-    }
+) -> (BTreeMap<String, Reading>, Vec<String>, Coverage) {
+    let Ok(outcome) = poll_blocks(link, &map.reads(), |_, _| Ok::<(), Infallible>(())).await;
+    let registers = outcome.registers;
     let mut values = BTreeMap::new();
     for point in &map.points {
         let words: Option<Vec<u16>> = (point.register as u32..point.end())
@@ -126,7 +120,7 @@ async fn poll_profile(
             );
         }
     }
-    (values, errors)
+    (values, outcome.errors, outcome.coverage)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -164,6 +158,10 @@ fn print_poll(
             })
             .collect();
         writeln!(out, "{},{}", csv::plain(time), cells.join(","))?;
+        // The rows stay a table; what went wrong goes beside them.
+        for error in errors {
+            eprintln!("error: {}", for_terminal(error));
+        }
     } else {
         writeln!(out, "{time}  {target}")?;
         for point in &map.points {
@@ -188,7 +186,9 @@ fn print_poll(
 
 fn text_of(value: &Decoded) -> String {
     let one = |v: &PointValue| match v {
-        PointValue::Number(n) => format!("{}", (n * 1e4).round() / 1e4),
+        // Rounded to what a screen needs; a tiny negative shows as 0, not -0.
+        PointValue::Number(n) => format!("{}", (n * 1e4).round() / 1e4 + 0.0),
+        PointValue::Integer(n) => n.to_string(),
         PointValue::Text(t) => t.clone(),
         PointValue::Missing => "-".into(),
     };
@@ -209,6 +209,7 @@ fn text_of(value: &Decoded) -> String {
 fn csv_cell(value: &Decoded) -> String {
     let one = |v: &PointValue| match v {
         PointValue::Number(n) => csv::number(*n),
+        PointValue::Integer(n) => n.to_string(),
         PointValue::Text(t) => t.clone(),
         PointValue::Missing => String::new(),
     };
@@ -232,11 +233,12 @@ fn stats_line(s: &LinkStats) -> String {
         _ => String::new(),
     };
     format!(
-        "{} requests, {} responses, {} timeouts, {} exceptions, {} reconnects{latency}",
+        "{} requests, {} responses, {} timeouts, {} exceptions, {} mismatched answers, {} reconnects{latency}",
         s.requests,
         s.responses,
         s.timeouts,
         s.exceptions.values().sum::<u64>(),
+        s.mismatches,
         s.reconnects
     )
 }
@@ -271,10 +273,17 @@ fn raw_read(args: &PollArgs) -> anyhow::Result<RawRead> {
     if address as u64 + registers > 65536 {
         bail!("--address {given} --quantity {quantity}: runs past the last register");
     }
+    // The request's quantity field is 16 bits: 65536 would go out as 0.
+    let registers = u16::try_from(registers).map_err(|_| {
+        anyhow!(
+            "--quantity {quantity} of {} is {registers} registers; one request asks for at most 65535",
+            kind.name()
+        )
+    })?;
     Ok(RawRead {
         address,
         given,
-        registers: registers as u16,
+        registers,
         kind,
         order: match args.word_order {
             WordOrderArg::HighFirst => WordOrder::HighFirst,
@@ -342,6 +351,10 @@ fn print_raw(
                     )?;
                 }
             }
+        }
+        Err(e) if args.csv => {
+            writeln!(out, "{time},")?;
+            eprintln!("error: {}", for_terminal(&e));
         }
         Err(e) => writeln!(out, "{time}  error: {}", for_terminal(&e))?,
     }

@@ -1,7 +1,8 @@
 //! The console's side of the wire: one link per meter, requests one at a
-//! time, each under a timeout. After a timeout or an I/O error the
-//! connection is dropped and built again (with backoff), never reused, so
-//! a late reply can never be taken for the answer to the next request.
+//! time, each under a timeout. After a timeout, an I/O error or an answer
+//! that does not match its request the connection is dropped and built
+//! again, never reused, so a late reply can never be taken for the answer
+//! to the next request; a failed connection attempt backs off.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,11 +13,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_modbus::Slave;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use super::answer::{
+    Answer, BadAnswer, ReadRequest, check_mbap_ids, check_pdu, check_rtu, find_rtu_answer,
+    mbap_pdu_length,
+};
 use super::tap::{Framing, Tap};
-use tokio_modbus::client::{Context as ModbusContext, Reader};
 
 /// Where a meter is and how to talk to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,24 +251,61 @@ pub enum Table {
     Input,
 }
 
+impl Table {
+    fn function(self) -> u8 {
+        match self {
+            Table::Holding => 0x03,
+            Table::Input => 0x04,
+        }
+    }
+}
+
 /// Why a request got no registers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("{target}: cannot connect: {reason}")]
     Connect { target: String, reason: String },
-    #[error("{target}: no answer within {timeout_ms} ms")]
-    Timeout { target: String, timeout_ms: u128 },
+    #[error("{target}: no answer within {timeout_ms} ms to a read of registers {registers}")]
+    Timeout {
+        target: String,
+        registers: String,
+        timeout_ms: u128,
+    },
     #[error("{target}: {reason}; the connection is dropped and will be rebuilt")]
     Io { target: String, reason: String },
-    #[error("{target}: exception {code:02X} ({name}) reading register {register}")]
+    #[error("{target}: exception {code:02X} ({name}) reading registers {registers}")]
     Exception {
         target: String,
         code: u8,
         name: &'static str,
-        register: u32,
+        registers: String,
+    },
+    #[error(
+        "{target}: registers {registers} asked, {answer}; the connection is dropped and will be rebuilt"
+    )]
+    Mismatch {
+        target: String,
+        registers: String,
+        answer: BadAnswer,
     },
     #[error("{target}: waiting {wait_ms} ms before connecting again")]
     Backoff { target: String, wait_ms: u128 },
+}
+
+impl LinkError {
+    /// Whether nothing more can be read through the link for now: it is
+    /// down, silent, or a gateway says nothing answers at the unit. A poll
+    /// stops asking at such an error rather than waiting out each block.
+    pub fn link_is_down(&self) -> bool {
+        match self {
+            LinkError::Connect { .. }
+            | LinkError::Timeout { .. }
+            | LinkError::Io { .. }
+            | LinkError::Backoff { .. } => true,
+            LinkError::Exception { code, .. } => matches!(code, 0x0A | 0x0B),
+            LinkError::Mismatch { .. } => false,
+        }
+    }
 }
 
 /// Counters of one link.
@@ -276,6 +316,9 @@ pub struct LinkStats {
     pub timeouts: u64,
     /// Exception responses by code, e.g. "02".
     pub exceptions: BTreeMap<String, u64>,
+    /// Answers that did not match their request (count, byte count,
+    /// function, transaction id, unit).
+    pub mismatches: u64,
     pub crc_errors: u64,
     pub noise_bytes: u64,
     pub reconnects: u64,
@@ -297,21 +340,127 @@ pub struct Latency {
 /// Latencies kept for the percentiles.
 const LATENCY_MEMORY: usize = 4096;
 
+/// A byte stream a link talks over: a TCP socket or a serial port.
+trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+
+/// An open connection and how reads are framed on it.
+struct Connection {
+    wire: Box<dyn Wire>,
+    rtu: bool,
+    /// RTU bytes received and not yet part of an answer.
+    received: Vec<u8>,
+}
+
+/// Why an exchange got no answer.
+enum Failure {
+    Io(String),
+    Bad(BadAnswer),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Failure {
+        Failure::Io(match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the other end closed the connection".into(),
+            _ => error.to_string(),
+        })
+    }
+}
+
+/// RTU bytes kept while looking for an answer; older ones are noise.
+const RTU_BUFFER: usize = 1024;
+
+impl Connection {
+    async fn exchange(
+        &mut self,
+        request: &ReadRequest,
+        transaction: u16,
+    ) -> Result<Answer, Failure> {
+        if self.rtu {
+            self.exchange_rtu(request).await
+        } else {
+            self.exchange_tcp(request, transaction).await
+        }
+    }
+
+    async fn exchange_tcp(
+        &mut self,
+        request: &ReadRequest,
+        transaction: u16,
+    ) -> Result<Answer, Failure> {
+        self.wire.write_all(&request.tcp_frame(transaction)).await?;
+        self.wire.flush().await?;
+        let mut header = [0u8; 7];
+        self.wire.read_exact(&mut header).await?;
+        let bad = |mismatch, frame: &[u8]| {
+            Failure::Bad(BadAnswer {
+                mismatch,
+                frame: frame.to_vec(),
+            })
+        };
+        let length = mbap_pdu_length(&header).map_err(|m| bad(m, &header))?;
+        let mut frame = header.to_vec();
+        frame.resize(7 + length, 0);
+        self.wire.read_exact(&mut frame[7..]).await?;
+        check_mbap_ids(&header, transaction, request.unit).map_err(|m| bad(m, &frame))?;
+        check_pdu(request, &frame[7..]).map_err(|m| bad(m, &frame))
+    }
+
+    async fn exchange_rtu(&mut self, request: &ReadRequest) -> Result<Answer, Failure> {
+        // Whatever is waiting on the line (a late answer, noise) is not
+        // the answer to this request.
+        let mut chunk = [0u8; 256];
+        for _ in 0..64 {
+            match tokio::time::timeout(Duration::ZERO, self.wire.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => continue,
+                Ok(Err(e)) => return Err(e.into()),
+                _ => break,
+            }
+        }
+        self.received.clear();
+        self.wire.write_all(&request.rtu_frame()).await?;
+        self.wire.flush().await?;
+        loop {
+            let n = self.wire.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(Failure::Io("the port closed".into()));
+            }
+            self.received.extend_from_slice(&chunk[..n]);
+            if let Some(found) = find_rtu_answer(&self.received) {
+                let frame = self.received[found].to_vec();
+                self.received.clear();
+                return check_rtu(request, &frame)
+                    .map_err(|mismatch| Failure::Bad(BadAnswer { mismatch, frame }));
+            }
+            if self.received.len() > RTU_BUFFER {
+                self.received.drain(..self.received.len() - RTU_BUFFER / 2);
+            }
+        }
+    }
+}
+
 pub struct Link {
     target: Target,
-    context: Option<ModbusContext>,
+    connection: Option<Connection>,
     tap: Arc<Tap>,
     stats: LinkStats,
     latencies: Vec<f64>,
     next_latency: usize,
     connected_before: bool,
+    /// When to try connecting again after a failed attempt, or (RTU) when
+    /// the line has been quiet long enough after a poisoned exchange.
     retry_at: Option<Instant>,
     backoff: Duration,
+    transaction: u16,
     notes: Vec<String>,
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const LAST_BACKOFF: Duration = Duration::from_secs(5);
+/// Quiet time on a serial line after a timeout or a bad answer, so a late
+/// answer ends before the next request.
+const RTU_GUARD: Duration = Duration::from_millis(100);
 
 impl Link {
     pub fn new(target: Target) -> Link {
@@ -322,7 +471,7 @@ impl Link {
         };
         Link {
             target,
-            context: None,
+            connection: None,
             tap: Arc::new(Tap::new(framing)),
             stats: LinkStats::default(),
             latencies: Vec::new(),
@@ -330,6 +479,7 @@ impl Link {
             connected_before: false,
             retry_at: None,
             backoff: FIRST_BACKOFF,
+            transaction: 0,
             notes: Vec::new(),
         }
     }
@@ -378,47 +528,60 @@ impl Link {
         count: u16,
     ) -> Result<Vec<u16>, LinkError> {
         self.ensure_connected().await?;
-        let Some(context) = self.context.as_mut() else {
+        let request = ReadRequest {
+            unit: self.target.unit,
+            function: table.function(),
+            address,
+            count,
+        };
+        self.transaction = self.transaction.wrapping_add(1);
+        let transaction = self.transaction;
+        let Some(connection) = self.connection.as_mut() else {
             return Err(self.io_error("no connection".into()));
         };
         self.stats.requests += 1;
         let started = Instant::now();
-        let call = async {
-            match table {
-                Table::Holding => context.read_holding_registers(address, count).await,
-                Table::Input => context.read_input_registers(address, count).await,
-            }
-        };
-        match tokio::time::timeout(self.target.timeout, call).await {
+        let exchange = connection.exchange(&request, transaction);
+        let target = self.target.to_string();
+        match tokio::time::timeout(self.target.timeout, exchange).await {
             Err(_) => {
                 self.stats.timeouts += 1;
-                self.drop_connection();
+                self.poison();
                 Err(LinkError::Timeout {
-                    target: self.target.to_string(),
+                    target,
+                    registers: request.registers(),
                     timeout_ms: self.target.timeout.as_millis(),
                 })
             }
-            Ok(Err(error)) => {
-                self.drop_connection();
-                Err(self.io_error(error.to_string()))
+            Ok(Err(Failure::Io(reason))) => {
+                self.poison();
+                Err(LinkError::Io { target, reason })
             }
-            Ok(Ok(Err(code))) => {
+            Ok(Err(Failure::Bad(answer))) => {
+                self.stats.mismatches += 1;
+                self.poison();
+                Err(LinkError::Mismatch {
+                    target,
+                    registers: request.registers(),
+                    answer,
+                })
+            }
+            Ok(Ok(Answer::Exception(code))) => {
                 self.stats.responses += 1;
                 self.record_latency(started);
-                let code = u8::from(code);
                 *self
                     .stats
                     .exceptions
                     .entry(format!("{code:02X}"))
                     .or_insert(0) += 1;
                 Err(LinkError::Exception {
-                    target: self.target.to_string(),
+                    target,
                     code,
                     name: exception_name(code),
-                    register: address as u32 + 1,
+                    registers: request.registers(),
                 })
             }
-            Ok(Ok(Ok(words))) => {
+            Ok(Ok(Answer::Registers(words))) => {
                 self.stats.responses += 1;
                 self.record_latency(started);
                 self.backoff = FIRST_BACKOFF;
@@ -444,15 +607,25 @@ impl Link {
         }
     }
 
-    fn drop_connection(&mut self) {
+    /// Drops a connection a late or wrong answer may still arrive on, so it
+    /// is never taken for the answer to the next request.
+    fn poison(&mut self) {
         self.tap.flush();
-        self.context = None;
+        self.connection = None;
+        if matches!(self.target.transport, TargetTransport::Rtu(_)) {
+            self.retry_at = Some(Instant::now() + RTU_GUARD);
+        }
+    }
+
+    fn connect_failed(&mut self) {
+        self.tap.flush();
+        self.connection = None;
         self.retry_at = Some(Instant::now() + self.backoff);
         self.backoff = (self.backoff * 2).min(LAST_BACKOFF);
     }
 
     async fn ensure_connected(&mut self) -> Result<(), LinkError> {
-        if self.context.is_some() {
+        if self.connection.is_some() {
             return Ok(());
         }
         if let Some(at) = self.retry_at {
@@ -460,14 +633,14 @@ impl Link {
         }
         let target = self.target.to_string();
         let connecting = connect(&self.target, Arc::clone(&self.tap));
-        let context = match tokio::time::timeout(self.target.timeout, connecting).await {
-            Ok(Ok(context)) => context,
+        let connection = match tokio::time::timeout(self.target.timeout, connecting).await {
+            Ok(Ok(connection)) => connection,
             Ok(Err(reason)) => {
-                self.drop_connection();
+                self.connect_failed();
                 return Err(LinkError::Connect { target, reason });
             }
             Err(_) => {
-                self.drop_connection();
+                self.connect_failed();
                 return Err(LinkError::Connect {
                     target,
                     reason: format!(
@@ -483,35 +656,31 @@ impl Link {
         }
         self.connected_before = true;
         self.retry_at = None;
-        self.context = Some(context);
+        self.connection = Some(connection);
         Ok(())
     }
 }
 
-async fn connect(target: &Target, tap: Arc<Tap>) -> Result<ModbusContext, String> {
-    let slave = Slave(target.unit);
-    match &target.transport {
+async fn connect(target: &Target, tap: Arc<Tap>) -> Result<Connection, String> {
+    let (wire, rtu): (Box<dyn Wire>, bool) = match &target.transport {
         TargetTransport::Tcp { host, port } | TargetTransport::RtuOverTcp { host, port } => {
             let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
                 .await
                 .map_err(|e| e.to_string())?;
             let _ = stream.set_nodelay(true);
-            let transport = Tapped { inner: stream, tap };
-            Ok(match target.transport {
-                TargetTransport::Tcp { .. } => {
-                    tokio_modbus::client::tcp::attach_slave(transport, slave)
-                }
-                _ => tokio_modbus::client::rtu::attach_slave(transport, slave),
-            })
+            let rtu = matches!(target.transport, TargetTransport::RtuOverTcp { .. });
+            (Box::new(Tapped { inner: stream, tap }), rtu)
         }
         TargetTransport::Rtu(s) => {
             let port = s.open().map_err(|e| format!("{}: {e}", s.device))?;
-            Ok(tokio_modbus::client::rtu::attach_slave(
-                Tapped { inner: port, tap },
-                slave,
-            ))
+            (Box::new(Tapped { inner: port, tap }), true)
         }
-    }
+    };
+    Ok(Connection {
+        wire,
+        rtu,
+        received: Vec::new(),
+    })
 }
 
 /// The standard name of an exception code.

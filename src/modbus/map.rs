@@ -88,9 +88,10 @@ pub struct Point {
 }
 
 impl Point {
-    /// Registers the point takes, all values together.
-    pub fn len(&self) -> u16 {
-        self.kind.registers() * self.count
+    /// Registers the point takes, all values together (wide enough that
+    /// no type and count can overflow it).
+    pub fn len(&self) -> u32 {
+        self.kind.registers() as u32 * self.count as u32
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,12 +100,12 @@ impl Point {
 
     /// One past its last register number.
     pub fn end(&self) -> u32 {
-        self.register as u32 + self.len() as u32
+        self.register as u32 + self.len()
     }
 
     /// Decodes the point from its registers: one value, or a list for an array.
     pub fn decode(&self, registers: &[u16]) -> Decoded {
-        let width = self.kind.registers() as usize;
+        let width = (self.kind.registers() as usize).max(1);
         let values: Vec<PointValue> = registers
             .chunks(width)
             .take(self.count as usize)
@@ -219,6 +220,15 @@ impl RegisterMap {
             if p.count == 0 || p.kind.registers() == 0 {
                 return Err(problem(format!("point '{}': takes no registers", p.name)));
             }
+            let Some(length) = p.kind.registers().checked_mul(p.count) else {
+                return Err(problem(format!(
+                    "point '{}': {} values of {} take {} registers, more than a register map holds",
+                    p.name,
+                    p.count,
+                    p.kind.name(),
+                    p.kind.registers() as u32 * p.count as u32
+                )));
+            };
             if !(p.scale.is_finite() && p.scale != 0.0) {
                 return Err(problem(format!(
                     "point '{}': scale must be a number other than 0",
@@ -235,9 +245,9 @@ impl RegisterMap {
                 word_order: p.word_order.unwrap_or(profile.word_order),
                 description: p.description.clone(),
             };
-            if point.end() > 65536 {
+            if register as u32 + length as u32 > 65536 {
                 return Err(problem(format!(
-                    "point '{}': runs past register 65535",
+                    "point '{}': {length} registers from {register} run past register 65535",
                     p.name
                 )));
             }
@@ -478,6 +488,28 @@ mod tests {
             RegisterMap::load("nonesuch"),
             Err(ProfileError::Unknown(_))
         ));
+        // 256 values of 256 registers: 65536, which a u16 count wraps to 0.
+        let err = RegisterMap::parse(
+            "w.ron",
+            "Profile(name: \"w\", points: [\n  Point(name: \"label\", register: 1, type: utf8(256), count: 256),\n])",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("w.ron:2:")
+                && err.contains("point 'label': 256 values of utf8(256) take 65536 registers"),
+            "{err}"
+        );
+        let err = RegisterMap::parse(
+            "v.ron",
+            "Profile(name: \"v\", points: [Point(name: \"tail\", register: 65000, type: u64, count: 200)])",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("point 'tail': 800 registers from 65000 run past register 65535"),
+            "{err}"
+        );
     }
 
     #[test]

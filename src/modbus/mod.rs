@@ -1,6 +1,8 @@
 //! The wire: register maps as data, meter-core's Modbus server, and the
 //! console's client links.
 
+pub mod answer;
+pub mod coverage;
 pub mod image;
 pub mod link;
 pub mod map;

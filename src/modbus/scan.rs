@@ -7,16 +7,85 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::link::exception_name;
 use super::tap::{crc16, frame_gap};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Found {
     pub baud: u32,
-    /// 'N', 'E' or 'O'.
-    pub parity: char,
+    /// none, even or odd, as `--parity` takes it.
+    pub parity: &'static str,
     pub unit: u8,
     /// The function code of the answer: 03, or 83 for an exception.
     pub function: u8,
+    /// The exception the device answered with, if it did.
+    pub exception: Option<Exception>,
+}
+
+/// An exception code and its standard name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    pub code: u8,
+    pub name: &'static str,
+}
+
+impl Exception {
+    pub fn new(code: u8) -> Exception {
+        Exception {
+            code,
+            name: exception_name(code),
+        }
+    }
+}
+
+/// A parity letter as `--parity` spells it.
+pub fn parity_name(letter: char) -> &'static str {
+    match letter {
+        'N' => "none",
+        'O' => "odd",
+        _ => "even",
+    }
+}
+
+/// What a device said to a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    pub function: u8,
+    pub exception: Option<Exception>,
+    /// Bytes on the line before the answer: noise.
+    pub noise: usize,
+}
+
+/// The longest a sweep can take: every question unanswered, each costing
+/// the request's time on the line, the wait and the quiet after it.
+pub fn sweep_time(questions: usize, bauds: &[u32], timeout: Duration) -> Duration {
+    bauds
+        .iter()
+        .map(|&baud| {
+            let request = Duration::from_secs_f64(8.0 * 11.0 / baud.max(1) as f64);
+            (request + timeout + frame_gap(baud)).saturating_mul(questions as u32)
+        })
+        .fold(Duration::ZERO, Duration::saturating_add)
+}
+
+/// A duration as a person reads it: `7 min 40 s`, `12.5 s`.
+pub fn spoken(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 3600.0 {
+        format!(
+            "{} min {} s",
+            (seconds / 60.0) as u64,
+            (seconds % 60.0) as u64
+        )
+    } else {
+        format!(
+            "{} h {} min",
+            (seconds / 3600.0) as u64,
+            ((seconds % 3600.0) / 60.0) as u64
+        )
+    }
 }
 
 /// Parses `1-247` or `1,2,10-20` into unit ids (1 to 247).
@@ -52,8 +121,9 @@ pub fn probe(unit: u8, register: u16) -> Vec<u8> {
     frame
 }
 
-/// Whether `bytes` hold a well-formed answer from `unit` to a read.
-pub fn answer(bytes: &[u8], unit: u8) -> Option<u8> {
+/// Whether `bytes` hold a well-formed answer from `unit` to a read,
+/// wherever it starts among noise.
+pub fn answer(bytes: &[u8], unit: u8) -> Option<Reply> {
     (0..bytes.len()).find_map(|start| {
         let rest = &bytes[start..];
         let function = *rest.get(1)?;
@@ -64,21 +134,28 @@ pub fn answer(bytes: &[u8], unit: u8) -> Option<u8> {
         };
         let frame = rest.get(..length)?;
         let (body, tail) = frame.split_at(length - 2);
-        (frame[0] == unit && crc16(body).to_le_bytes() == [tail[0], tail[1]]).then_some(function)
+        (frame[0] == unit && crc16(body).to_le_bytes() == [tail[0], tail[1]]).then(|| Reply {
+            noise: start,
+            function,
+            exception: (function == 0x83).then(|| Exception::new(frame[2])),
+        })
     })
 }
 
-/// Asks `unit` once on an open port; `Some(function)` when it answered.
+/// Asks `unit` once on an open port; `Some(reply)` when it answered.
+/// Bytes that made no answer are added to `noise`.
 pub async fn ask(
     port: &mut tokio_serial::SerialStream,
     unit: u8,
     register: u16,
     timeout: Duration,
     baud: u32,
-) -> std::io::Result<Option<u8>> {
+    noise: &mut u64,
+) -> std::io::Result<Option<Reply>> {
     port.write_all(&probe(unit, register)).await?;
     let deadline = Instant::now() + timeout;
     let mut received = Vec::new();
+    let mut dropped = 0u64;
     let mut buffer = [0u8; 256];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -86,18 +163,32 @@ pub async fn ask(
             break;
         }
         match tokio::time::timeout(left, port.read(&mut buffer)).await {
-            Ok(Ok(0)) | Err(_) => break,
+            Err(_) => break,
+            // A serial port reads nothing only once it is gone.
+            Ok(Ok(0)) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the port closed",
+                ));
+            }
             Ok(Ok(n)) => {
                 received.extend_from_slice(&buffer[..n]);
-                if let Some(function) = answer(&received, unit) {
+                if let Some(reply) = answer(&received, unit) {
+                    *noise += reply.noise as u64 + dropped;
                     // Let the line fall quiet before the next question.
                     tokio::time::sleep(frame_gap(baud)).await;
-                    return Ok(Some(function));
+                    return Ok(Some(reply));
+                }
+                // Noise that never made an answer is not kept for ever.
+                if received.len() > 4096 {
+                    received.drain(..2048);
+                    dropped += 2048;
                 }
             }
             Ok(Err(e)) => return Err(e),
         }
     }
+    *noise += received.len() as u64 + dropped;
     tokio::time::sleep(frame_gap(baud)).await;
     Ok(None)
 }
@@ -121,12 +212,36 @@ mod tests {
         reply.extend_from_slice(&crc16(&reply).to_le_bytes());
         let mut noisy = vec![0x00, 0xFF];
         noisy.extend_from_slice(&reply);
-        assert_eq!(answer(&noisy, 5), Some(0x83));
+        assert_eq!(
+            answer(&noisy, 5),
+            Some(Reply {
+                noise: 2,
+                function: 0x83,
+                exception: Some(Exception {
+                    code: 2,
+                    name: "illegal data address"
+                })
+            })
+        );
         assert_eq!(answer(&noisy, 6), None);
         assert_eq!(answer(&reply[..4], 5), None);
         assert_eq!(
             probe(1, 1),
             [0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x84, 0x0A]
         );
+    }
+
+    #[test]
+    fn the_sweep_time_counts_every_question() {
+        // 247 units at 19200 baud, 100 ms each: 8 bytes on the line
+        // (4.58 ms), the wait and 2.0 ms of quiet.
+        let time = sweep_time(247, &[19200], Duration::from_millis(100));
+        assert!(
+            (time.as_secs_f64() - 247.0 * 0.10659).abs() < 0.01,
+            "{time:?}"
+        );
+        assert_eq!(spoken(Duration::from_secs(460)), "7 min 40 s");
+        assert_eq!(spoken(Duration::from_millis(12_500)), "12.5 s");
+        assert_eq!(parity_name('E'), "even");
     }
 }

@@ -32,7 +32,9 @@ pub enum PointType {
     #[serde(rename = "datetime")]
     DateTime,
     /// A power factor coded over −2..2 so the quadrant survives: above 1
-    /// means 2 − x (leading), below −1 means −2 − x.
+    /// means 2 − x (leading), below −1 means −2 − x. Written `pf4q`;
+    /// `power_factor4q` is read as the same.
+    #[serde(rename = "pf4q", alias = "power_factor4q")]
     PowerFactor4q,
     /// Three registers: major, minor, patch.
     Version,
@@ -96,6 +98,9 @@ impl PointType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PointValue {
     Number(f64),
+    /// A 64-bit integer, exactly as the registers hold it (an f64 would
+    /// round it above 2^53).
+    Integer(i128),
     Text(String),
     /// Not available: a NaN float, as a meter marks a value it lacks.
     Missing,
@@ -110,6 +115,11 @@ impl Serialize for PointValue {
                 serializer.serialize_i64(*v as i64)
             }
             PointValue::Number(v) => serializer.serialize_f64(*v),
+            PointValue::Integer(v) => match (i64::try_from(*v), u64::try_from(*v)) {
+                (Ok(v), _) => serializer.serialize_i64(v),
+                (_, Ok(v)) => serializer.serialize_u64(v),
+                _ => serializer.serialize_str(&v.to_string()),
+            },
             PointValue::Text(t) => serializer.serialize_str(t),
             PointValue::Missing => serializer.serialize_none(),
         }
@@ -120,6 +130,7 @@ impl PointValue {
     pub fn number(&self) -> Option<f64> {
         match self {
             PointValue::Number(v) => Some(*v),
+            PointValue::Integer(v) => Some(*v as f64),
             _ => None,
         }
     }
@@ -166,13 +177,15 @@ pub fn decode(kind: PointType, registers: &[u16], order: WordOrder, scale: f64) 
         PointType::I16 => number(w[0] as i16 as f64),
         PointType::U32 => number(join(&w) as u32 as f64),
         PointType::I32 => number(join(&w) as u32 as i32 as f64),
+        PointType::U64 if scale == 1.0 => PointValue::Integer(join(&w) as i128),
+        PointType::I64 if scale == 1.0 => PointValue::Integer(join(&w) as i64 as i128),
         PointType::U64 => number(join(&w) as f64),
         PointType::I64 => number(join(&w) as i64 as f64),
         PointType::F32 => float(f32::from_bits(join(&w) as u32), scale),
-        PointType::PowerFactor4q => match f32::from_bits(join(&w) as u32) as f64 {
+        PointType::PowerFactor4q => match shortest(f32::from_bits(join(&w) as u32)) {
             x if x.is_nan() => PointValue::Missing,
-            x if x > 1.0 => PointValue::Number(2.0 - x),
-            x if x < -1.0 => PointValue::Number(-2.0 - x),
+            x if x > 1.0 => PointValue::Number(f32_digits(2.0 - x)),
+            x if x < -1.0 => PointValue::Number(f32_digits(-2.0 - x)),
             x => PointValue::Number(x),
         },
         PointType::Utf8(_) => {
@@ -197,20 +210,34 @@ pub fn decode(kind: PointType, registers: &[u16], order: WordOrder, scale: f64) 
 }
 
 /// `raw · scale`, dividing by the inverse for decimal fractions so 4987
-/// at 0.01 reads 49.87, not 49.870000000000005.
+/// at 0.01 reads 49.87, not 49.870000000000005. Never −0.
 fn scaled(raw: f64, scale: f64) -> f64 {
-    if scale.abs() < 1.0 && scale != 0.0 {
+    let v = if scale.abs() < 1.0 && scale != 0.0 {
         raw / (1.0 / scale)
     } else {
         raw * scale
-    }
+    };
+    v + 0.0
+}
+
+/// An f32 as the f64 of its shortest decimal form, so 229.99 stays 229.99
+/// in every output rather than becoming 229.99000549316406.
+fn shortest(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(value as f64) + 0.0
+}
+
+/// Arithmetic on an f32's value kept to the f32's seven significant digits.
+fn f32_digits(value: f64) -> f64 {
+    format!("{value:.6e}").parse().unwrap_or(value) + 0.0
 }
 
 fn float(value: f32, scale: f64) -> PointValue {
     if value.is_nan() {
         PointValue::Missing
+    } else if scale == 1.0 {
+        PointValue::Number(shortest(value))
     } else {
-        PointValue::Number(scaled(value as f64, scale))
+        PointValue::Number(f32_digits(scaled(shortest(value), scale)))
     }
 }
 
@@ -318,10 +345,17 @@ mod tests {
     fn integers_saturate_at_their_ends_without_wrapping() {
         let words = |kind, value| encode_number(kind, value, WordOrder::HighFirst, 1.0);
         let back = |kind, value| decode(kind, &words(kind, value), WordOrder::HighFirst, 1.0);
-        let top = (i64::MAX as f64).next_down();
-        assert_eq!(back(PointType::I64, 1e30), PointValue::Number(top));
-        assert_eq!(back(PointType::I64, 9.3e18), PointValue::Number(top));
-        assert_eq!(back(PointType::I64, -1e30), PointValue::Number(-top));
+        let top = (i64::MAX as f64).next_down() as i64;
+        assert_eq!(top, i64::MAX - 1023);
+        assert_eq!(back(PointType::I64, 1e30), PointValue::Integer(top.into()));
+        assert_eq!(
+            back(PointType::I64, 9.3e18),
+            PointValue::Integer(top.into())
+        );
+        assert_eq!(
+            back(PointType::I64, -1e30),
+            PointValue::Integer((-top).into())
+        );
         assert_eq!(
             back(PointType::U32, 1e12),
             PointValue::Number(u32::MAX as f64)
@@ -337,8 +371,6 @@ mod tests {
                 (PointType::I16, -1234.0),
                 (PointType::U32, 4_000_000_000.0),
                 (PointType::I32, -2_000_000_000.0),
-                (PointType::I64, -123_456_789_012.0),
-                (PointType::U64, 9_007_199_254_740_992.0),
                 (PointType::F32, 230.25),
             ] {
                 let regs = encode_number(kind, value, order, 1.0);
@@ -348,6 +380,13 @@ mod tests {
                     PointValue::Number(value),
                     "{kind:?} {order:?}"
                 );
+            }
+            for (kind, value) in [
+                (PointType::I64, -123_456_789_012i128),
+                (PointType::U64, 9_007_199_254_740_992),
+            ] {
+                let regs = encode_number(kind, value as f64, order, 1.0);
+                assert_eq!(decode(kind, &regs, order, 1.0), PointValue::Integer(value));
             }
         }
         // 230.25 as f32 is 0x43664000: high word first on the wire.
@@ -362,6 +401,47 @@ mod tests {
         assert_eq!(
             decode(PointType::F32, &[0x7FC0, 0], WordOrder::HighFirst, 1.0),
             PointValue::Missing
+        );
+    }
+
+    #[test]
+    fn sixty_four_bit_integers_decode_exactly() {
+        let regs = [0x1000, 0, 0, 0];
+        let value = decode(PointType::U64, &regs, WordOrder::HighFirst, 1.0);
+        assert_eq!(value, PointValue::Integer(0x1000_0000_0000_0000));
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            "1152921504606846976"
+        );
+        let top = decode(PointType::U64, &[0xFFFF; 4], WordOrder::HighFirst, 1.0);
+        assert_eq!(serde_json::to_string(&top).unwrap(), u64::MAX.to_string());
+        let low = decode(
+            PointType::I64,
+            &[0x8000, 0, 0, 1],
+            WordOrder::HighFirst,
+            1.0,
+        );
+        assert_eq!(low, PointValue::Integer(i64::MIN as i128 + 1));
+        assert_eq!(serde_json::to_string(&low).unwrap(), "-9223372036854775807");
+    }
+
+    #[test]
+    fn floats_keep_their_shortest_form_and_no_negative_zero() {
+        let regs = encode_number(PointType::F32, 229.99, WordOrder::HighFirst, 1.0);
+        let value = decode(PointType::F32, &regs, WordOrder::HighFirst, 1.0);
+        assert_eq!(value, PointValue::Number(229.99));
+        assert_eq!(serde_json::to_string(&value).unwrap(), "229.99");
+        let minus_zero = decode(PointType::F32, &[0x8000, 0], WordOrder::HighFirst, 1.0);
+        assert!(minus_zero.number().unwrap().is_sign_positive());
+        let pf = encode_power_factor(0.9, -1.0, WordOrder::HighFirst);
+        assert_eq!(
+            decode(PointType::PowerFactor4q, &pf, WordOrder::HighFirst, 1.0),
+            PointValue::Number(0.9)
+        );
+        assert_eq!(PointType::PowerFactor4q.name(), "pf4q");
+        assert_eq!(
+            PointType::parse("power_factor4q"),
+            Ok(PointType::PowerFactor4q)
         );
     }
 

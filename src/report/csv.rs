@@ -45,10 +45,11 @@ fn plain_cow(shown: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// A number; empty when it is not finite (a missing value).
+/// A number; empty when it is not finite (a missing value). Negative zero,
+/// which a meter's float registers can hold, is written as 0.
 pub fn number(value: f64) -> String {
     if value.is_finite() {
-        format!("{value}")
+        format!("{}", value + 0.0)
     } else {
         String::new()
     }
