@@ -354,12 +354,15 @@ impl Replay {
         let Some(newest) = newest else {
             return Scope::default();
         };
-        let span = self.options.scope_cycles as f64 / self.engine.config().nominal_frequency;
+        // Half open, with room for rounding, so that a steady rate gives the
+        // same count each time: 512 samples for 2 cycles at 256, never 513.
+        let span = self.options.scope_cycles as f64 / self.engine.config().nominal_frequency
+            * (1.0 - 1e-9);
         let mut picked = Vec::new();
         let (mut i, mut lap) = (newest, 0.0);
         loop {
             let age = signals.times[newest] - signals.times[i] + lap;
-            if age > span || picked.len() >= end - first {
+            if age >= span || picked.len() >= end - first {
                 break;
             }
             picked.push((i, age));
