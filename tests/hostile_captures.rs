@@ -307,6 +307,34 @@ fn a_huge_cfg_line_is_refused_with_its_file_and_line() {
     serve_refuses_with(&cfg, "at most 4096");
 }
 
+#[test]
+fn a_cfg_larger_than_any_is_refused_before_it_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Ascii::default().write(dir.path(), "vast", &wave(80, 0.1));
+    // Sparse: 300 MiB on the file system's word, nothing on the disk.
+    let file = std::fs::OpenOptions::new().append(true).open(&cfg).unwrap();
+    file.set_len(300 << 20).unwrap();
+    let (_, err) = ended(&meterscope(&["info", cfg.to_str().unwrap()]), 1);
+    assert!(err.contains("vast.cfg"), "{err}");
+    assert!(err.contains("more than 256 MiB"), "{err}");
+}
+
+#[test]
+fn a_header_larger_than_any_is_cut_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Ascii::default().write(dir.path(), "talk", &wave(80, 0.1));
+    let hdr = cfg.with_extension("hdr");
+    std::fs::write(&hdr, format!("said: {}", "x".repeat(17 << 20))).unwrap();
+    let output = meterscope(&["info", "--json", cfg.to_str().unwrap()]);
+    let (out, _) = ended(&output, 0);
+    let info: Value = serde_json::from_str(&out).unwrap();
+    let header = info["header"].as_str().unwrap();
+    assert!(header.starts_with("said: "), "{}", &header[..20]);
+    assert_eq!(header.len(), 16 << 20);
+    let warnings = info["warnings"].to_string();
+    assert!(warnings.contains("only the first 16 MiB"), "{warnings}");
+}
+
 fn serve_refuses_with(capture: &Path, what: &str) {
     let output = meterscope(&[
         "serve",

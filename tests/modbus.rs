@@ -991,6 +991,16 @@ fn the_energy_registers_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let keep = state.to_str().unwrap();
+    // A mistyped directory is refused, not made: it would start from zero.
+    let out = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0", "--state", keep])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!state.exists());
+    std::fs::create_dir(&state).unwrap();
     let (mut server, port) = serve_tcp(&["--state", keep, "--speed", "100"]);
     std::thread::sleep(Duration::from_millis(800));
     let running = energy_wh(port);
@@ -1027,10 +1037,39 @@ fn the_energy_registers_survive_a_restart() {
 }
 
 #[test]
+fn a_port_that_will_not_open_announces_no_half_meter() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let out = Command::new(binary())
+        .args([
+            "serve",
+            "--tcp",
+            "127.0.0.1:0",
+            "--rtu",
+            "/dev/meterscope-absent",
+        ])
+        .arg("--log")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "nothing is listening"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("cannot serve: --rtu /dev/meterscope-absent: cannot open the port"),
+        "{logged}"
+    );
+}
+
+#[test]
 fn sigterm_and_sighup_save_the_state_as_ctrl_c_does() {
     for name in ["TERM", "HUP"] {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
+        let state = dir.path();
         let (mut server, port) = serve_tcp(&["--state", state.to_str().unwrap()]);
         // Well inside the 10 s between periodic saves.
         let running = energy_wh(port);
@@ -1041,7 +1080,7 @@ fn sigterm_and_sighup_save_the_state_as_ctrl_c_does() {
         signal(&server, name);
         let status = server.0.wait().expect("serve ends");
         assert!(status.success(), "SIG{name} is a clean shutdown: {status}");
-        let wh = saved_value(&state, "wh_delivered");
+        let wh = saved_value(state, "wh_delivered");
         assert!(wh >= running, "SIG{name}: saved {wh} Wh, read {running} Wh");
     }
 }

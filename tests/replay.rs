@@ -8,10 +8,12 @@ use std::time::Duration;
 use common::assert_close;
 use meterscope::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
 use meterscope::comtrade::{DataType, Revision, Scale};
+use meterscope::meter::measure::energy::Energy;
 use meterscope::meter::measure::events::EventKind;
 use meterscope::meter::measure::roles::{ChannelMap, Role, Signals};
 use meterscope::meter::measure::{MeterConfig, analyze};
 use meterscope::meter::replay::{ManualClock, Pace, Replay, ReplayOptions};
+use meterscope::meter::store::MeterState;
 
 fn signals(spec: &SynthSpec) -> Arc<Signals> {
     let capture = generate(spec, Revision::R2013, DataType::Float32).unwrap();
@@ -215,4 +217,28 @@ fn peak_demand_resets() {
     assert!(demand.peak_at.is_some());
     replay.reset_peak_demand();
     assert_eq!(replay.snapshot().demand.selected().peak_at, None);
+}
+
+#[test]
+fn the_event_counter_stops_at_its_register_maximum() {
+    let spec = SynthSpec {
+        duration: 1.0,
+        disturbances: vec![
+            Disturbance::parse(
+                DisturbanceKind::Sag,
+                "phase=A,start=0.3,duration=0.1,depth=60",
+            )
+            .unwrap(),
+        ],
+        ..SynthSpec::default()
+    };
+    let (mut replay, clock) = replay(signals(&spec), Pace::RealTime, true);
+    let near_the_top = meterscope::meter::store::MAX_EVENT_COUNT - 1;
+    replay.restore(&MeterState::new(Energy::default(), near_the_top));
+    // Three passes, a sag in each.
+    clock.advance(Duration::from_millis(3100));
+    replay.tick();
+    let snap = replay.snapshot();
+    assert!(snap.events.len() >= 3, "{} events", snap.events.len());
+    assert_eq!(snap.event_count, meterscope::meter::store::MAX_EVENT_COUNT);
 }

@@ -51,6 +51,16 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         ),
         None => Box::new(std::io::stderr()),
     })));
+    let result = run_logged(args, &log);
+    // On stderr the error is printed once, by main; a log file gets it too,
+    // so whoever reads the log learns why the meter is not there.
+    if let (Err(e), Some(_)) = (&result, &args.log) {
+        log.line(&format!("cannot serve: {e:#}"));
+    }
+    result
+}
+
+fn run_logged(args: &ServeArgs, log: &Log) -> anyhow::Result<()> {
     let pace = match args.speed {
         Speed::Max => Pace::AsFastAsPossible {
             step: Duration::from_millis(200),
@@ -190,13 +200,35 @@ async fn start(
         let log = log.clone();
         Arc::new(move |event| log.line(&event.to_string()))
     };
+    // Everything is bound and opened before anything is announced, so a
+    // script that waits for "listening" never finds half a meter.
+    let listener = match &tcp {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--tcp {addr}: cannot listen there"))?,
+        ),
+        None => None,
+    };
+    let serial = match &args.rtu {
+        Some(device) => {
+            let name = device.to_string_lossy().to_string();
+            let settings = SerialSettings {
+                device: name.clone(),
+                baud: args.baud,
+                parity: args.parity.letter(),
+                stop: args.stop,
+            };
+            let port = settings
+                .open()
+                .with_context(|| format!("--rtu {name}: cannot open the port"))?;
+            Some((settings, port))
+        }
+        None => None,
+    };
     let mut stdout = std::io::stdout();
-    if let Some(addr) = tcp {
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .with_context(|| format!("--tcp {addr}: cannot listen there"))?;
-        let local = listener.local_addr()?;
-        writeln!(stdout, "listening tcp {local}")?;
+    if let Some(listener) = listener {
+        writeln!(stdout, "listening tcp {}", listener.local_addr()?)?;
         stdout.flush()?;
         let service = MeterService::new(image.clone(), args.unit, Transport::Tcp);
         let limits = TcpLimits {
@@ -209,20 +241,11 @@ async fn start(
             Ok(())
         });
     }
-    if let Some(device) = &args.rtu {
-        let name = device.to_string_lossy().to_string();
-        let settings = SerialSettings {
-            device: name.clone(),
-            baud: args.baud,
-            parity: args.parity.letter(),
-            stop: args.stop,
-        };
-        let port = settings
-            .open()
-            .with_context(|| format!("--rtu {name}: cannot open the port"))?;
+    if let Some((settings, port)) = serial {
         writeln!(
             stdout,
-            "listening rtu {name} {} unit {}",
+            "listening rtu {} {} unit {}",
+            settings.device,
             settings.framing(),
             args.unit
         )?;

@@ -10,7 +10,7 @@ mod timing;
 mod write;
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 pub use cfg::{
@@ -216,6 +216,41 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| ComtradeError::io(path, e))
 }
 
+/// The most a cfg file may hold: a million channels on generous lines. The
+/// bound is applied while reading, so a huge file or a pipe named `.cfg`
+/// never fills memory.
+const MAX_CFG_BYTES: u64 = 256 << 20;
+
+/// Header text kept at most; the rest is left out with a warning.
+const MAX_HDR_BYTES: u64 = 16 << 20;
+
+/// Up to `limit` bytes of `path`, and whether there was more.
+fn read_at_most(path: &Path, limit: u64) -> Result<(Vec<u8>, bool)> {
+    let file = File::open(path).map_err(|e| ComtradeError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| ComtradeError::io(path, e))?;
+    let more = bytes.len() as u64 > limit;
+    bytes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((bytes, more))
+}
+
+fn read_cfg_file(path: &Path) -> Result<Vec<u8>> {
+    match read_at_most(path, MAX_CFG_BYTES)? {
+        (bytes, false) => Ok(bytes),
+        (_, true) => Err(ComtradeError::format(
+            path,
+            Location::File,
+            "size",
+            format!(
+                "more than {} MiB, far beyond any configuration file",
+                MAX_CFG_BYTES >> 20
+            ),
+        )),
+    }
+}
+
 fn decode_cfg(
     file: &Path,
     bytes: &[u8],
@@ -232,7 +267,7 @@ fn decode_cfg(
 
 fn read_cfg_and_dat(cfg_path: &Path, options: &ReadOptions) -> Result<Capture> {
     let mut warnings = Vec::new();
-    let cfg_bytes = read_file(cfg_path)?;
+    let cfg_bytes = read_cfg_file(cfg_path)?;
     let (config, encoding) = decode_cfg(cfg_path, &cfg_bytes, 1, options.encoding, &mut warnings)?;
     let dat_path = match &options.dat {
         Some(p) => p.clone(),
@@ -264,7 +299,14 @@ fn read_cfg_and_dat(cfg_path: &Path, options: &ReadOptions) -> Result<Capture> {
     };
     let header = match companion(cfg_path, "hdr") {
         Some(hdr) => {
-            let bytes = read_file(&hdr)?;
+            let (bytes, more) = read_at_most(&hdr, MAX_HDR_BYTES)?;
+            if more {
+                warnings.push(format!(
+                    "{}: only the first {} MiB of the header are kept",
+                    hdr.display(),
+                    MAX_HDR_BYTES >> 20
+                ));
+            }
             Some(
                 options
                     .encoding

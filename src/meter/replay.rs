@@ -18,6 +18,7 @@ use super::measure::frequency::FrequencyReading;
 use super::measure::roles::{Role, Signals};
 use super::measure::window::WindowReading;
 use super::measure::{Engine, Measured, MeterConfig};
+use super::store::MAX_EVENT_COUNT;
 
 /// A monotonic clock: time since an origin of its own choosing.
 pub trait Clock: Send {
@@ -289,7 +290,8 @@ impl Replay {
                 Measured::Window(_) => self.windows += 1,
                 Measured::Frequency(f) => self.frequency = Some(f),
                 Measured::Event(e) => {
-                    self.event_count += 1;
+                    // The counter stops at the most its register shows, as a meter's does.
+                    self.event_count = (self.event_count + 1).min(MAX_EVENT_COUNT);
                     self.events.push_back(e);
                     if self.events.len() > self.options.event_memory {
                         self.events.pop_front();

@@ -48,6 +48,10 @@ pub enum StateError {
         value: String,
         max: String,
     },
+    #[error(
+        "{0}: no such directory; make it first (a state directory is never made at start, so a mistyped path cannot start the energy registers from zero)"
+    )]
+    NoDirectory(PathBuf),
     #[error("cannot write the meter state: {0}")]
     Encode(String),
 }
@@ -116,13 +120,17 @@ pub fn state_file(dir: &Path) -> PathBuf {
     dir.join("meter-core.ron")
 }
 
-/// Reads the state kept in `dir`: `None` when there is none yet. A file that
+/// Reads the state kept in `dir`, which must exist: `None` when there is no
+/// state in it yet. A file that
 /// cannot be read is an error naming it (line and column for bad RON, the
 /// field for a value out of range), and is left as it is.
 pub fn load(dir: &Path) -> Result<Option<MeterState>, StateError> {
+    if !dir.is_dir() {
+        return Err(StateError::NoDirectory(dir.to_path_buf()));
+    }
     let path = state_file(dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(StateError::Io {
@@ -131,7 +139,22 @@ pub fn load(dir: &Path) -> Result<Option<MeterState>, StateError> {
             });
         }
     };
-    parse(&path, &text).map(Some)
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => parse(&path, text).map(Some),
+        Err(e) => Err(StateError::Syntax {
+            path,
+            line: 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            column: 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .rev()
+                .take_while(|&&b| b != b'\n')
+                .count(),
+            message: "not UTF-8 text".into(),
+        }),
+    }
 }
 
 /// The state in `text`, read from `path` (named in errors).
@@ -172,6 +195,19 @@ mod tests {
     fn state_round_trips_and_bad_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(load(dir.path()), Ok(None));
+        std::fs::write(state_file(dir.path()), b"MeterState(\n  wh\xFF").unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("meter-core.ron:2:5: not UTF-8 text (the file is left"),
+            "{err}"
+        );
+        std::fs::remove_file(state_file(dir.path())).unwrap();
+        let mistyped = dir.path().join("stat");
+        assert_eq!(
+            load(&mistyped),
+            Err(StateError::NoDirectory(mistyped.clone()))
+        );
+        assert!(!mistyped.exists(), "never made at start");
         let energy = Energy {
             wh_delivered: 1234.5,
             wh_received: 0.25,
