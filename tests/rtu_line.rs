@@ -9,7 +9,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::{Heard, Running, binary, peers, pty_pair};
 use serde_json::Value;
@@ -239,7 +238,8 @@ fn a_port_pulled_during_a_poll_is_reported_and_opened_again() {
     drop(line);
     let _ = std::fs::remove_file(&a);
     let _ = std::fs::remove_file(&b);
-    std::thread::sleep(Duration::from_millis(400));
+    // Back only once the poll has seen it gone.
+    stdout.wait_for("\"errors\":[\"");
     let _line = pty_pair(&a, &b);
     let _device = noisy_device(&a, "4", "11");
     let status = poll.0.wait().expect("poll ends");
