@@ -6,47 +6,11 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_close, binary, in_ci};
+use common::{Heard, Running, assert_close, binary, peers, pty_pair_in};
 use serde_json::Value;
-
-/// A child process killed when the test is done with it.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// True when every outside program the test needs is here; otherwise says
-/// which is missing and, under CI, fails.
-fn peers(needed: &[&str]) -> bool {
-    for peer in needed {
-        let found = match *peer {
-            "pymodbus" => Command::new("python3")
-                .args(["-c", "import pymodbus, serial"])
-                .status()
-                .is_ok_and(|s| s.success()),
-            program => Command::new("sh")
-                .args(["-c", &format!("command -v {program}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
-        };
-        if !found {
-            if in_ci() {
-                panic!("{peer} is missing; .ci/run installs it");
-            }
-            eprintln!("skipped: {peer} is not installed");
-            return false;
-        }
-    }
-    true
-}
 
 fn peer_script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -228,32 +192,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-/// A socat pty pair: two device paths joined back to back.
-fn pty_pair(dir: &Path) -> (Running, String, String) {
-    let (a, b) = (dir.join("a"), dir.join("b"));
-    let child = Command::new("socat")
-        .args([
-            format!("pty,raw,echo=0,link={}", a.display()),
-            format!("pty,raw,echo=0,link={}", b.display()),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start socat");
-    let started = Instant::now();
-    while !(a.exists() && b.exists()) {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "socat made no ptys"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (
-        Running(child),
-        a.display().to_string(),
-        b.display().to_string(),
-    )
 }
 
 /// What meter-core measures for the default synthetic waveform with pf 0.9
@@ -625,7 +563,7 @@ fn pymodbus_and_mbpoll_read_meter_core_over_rtu() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, a, b) = pty_pair(dir.path());
+    let (_socat, a, b) = pty_pair_in(dir.path());
     let mut args = vec!["--rtu", a.as_str(), "--parity", "none", "--unit", "5"];
     args.extend_from_slice(&WAVE);
     let (_server, line) = serve(&args);
@@ -694,7 +632,7 @@ fn poll_reads_a_pymodbus_server_over_rtu() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, a, b) = pty_pair(dir.path());
+    let (_socat, a, b) = pty_pair_in(dir.path());
     let _server = pymodbus_server("serial", &a, 9, &[(3110, 0x4248), (3111, 0x0000)]);
     let target = format!("rtu://{b}?baud=19200&parity=none&unit=9");
     let got = raw_once(&target, "3110", "1", "f32");
@@ -765,7 +703,7 @@ fn garbage_and_bad_crc_on_rtu_are_counted_and_the_link_recovers() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, a, b) = pty_pair(dir.path());
+    let (_socat, a, b) = pty_pair_in(dir.path());
     let _device = peer("faulty_rtu_device.py", &[&a, "4"]);
     let target = format!("rtu://{b}?baud=19200&parity=none&unit=4&timeout=300");
     let got = poll_exits(
@@ -807,7 +745,7 @@ fn scan_finds_meter_core_at_a_unit_it_was_not_told() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, a, b) = pty_pair(dir.path());
+    let (_socat, a, b) = pty_pair_in(dir.path());
     let (_server, _) = serve(&["--rtu", &a, "--parity", "none", "--unit", "42"]);
     let (stdout, stderr) = meterscope(&[
         "scan",
@@ -1124,7 +1062,7 @@ fn rtu_framing_through_a_tcp_gateway() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_socat, a, b) = pty_pair(dir.path());
+    let (_socat, a, b) = pty_pair_in(dir.path());
     let (_server, _) = serve(&["--rtu", &a, "--parity", "none", "--unit", "5"]);
     // socat as the serial gateway: TCP on one side, the pty on the other.
     let port = free_port();
@@ -1248,4 +1186,64 @@ fn events_and_the_scope_reach_the_wire() {
         .map(|n| values[n]["value"].as_f64().unwrap_or(f64::NAN));
     assert_close(angles[1], -120.0, 0.2, "VB angle");
     assert_close(angles[2], 120.0, 0.2, "VC angle");
+}
+
+/// `meterscope ARGS` started with its stdout and stderr read as it goes.
+fn started(args: &[&str]) -> (Running, Heard, Heard) {
+    let mut child = Running(
+        Command::new(binary())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start meterscope"),
+    );
+    let stdout = Heard::new(child.0.stdout.take().expect("stdout"));
+    let stderr = Heard::new(child.0.stderr.take().expect("stderr"));
+    (child, stdout, stderr)
+}
+
+#[test]
+fn sigterm_ends_poll_and_monitor_with_their_summary_and_status() {
+    let (_server, port) = serve_tcp(&[]);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let (mut poll, stdout, stderr) =
+        started(&["poll", "--target", &target, "--interval", "100ms", "--json"]);
+    stdout.wait_for("\n");
+    signal(&poll, "TERM");
+    let status = poll.0.wait().expect("poll ends");
+    let (stdout, stderr) = (stdout.all(), stderr.all());
+    assert_eq!(status.code(), Some(0), "every block read: {stderr}");
+    assert_eq!(stderr.trim(), "stopped at SIGTERM");
+    let polls: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("whole JSON lines"))
+        .collect();
+    assert!(!polls.is_empty());
+    for poll in &polls {
+        assert_eq!(poll["errors"], serde_json::json!([]), "{poll}");
+    }
+
+    // A peer that accepts and never answers: stopped before any poll is
+    // done, nothing was read.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let target = format!("tcp://127.0.0.1:{silent_port}?timeout=60000");
+    for command in [
+        &["poll", "--target", &target, "--json"][..],
+        &["monitor", "--target", &target],
+    ] {
+        let (mut child, stdout, stderr) = started(command);
+        // Connected: the handlers are in place and the first poll is waiting.
+        let (_socket, _) = silent.accept().unwrap();
+        signal(&child, "TERM");
+        let status = child.0.wait().expect("it ends");
+        let (stdout, stderr) = (stdout.all(), stderr.all());
+        assert_eq!(status.code(), Some(3), "{command:?}: {stderr}");
+        assert!(stderr.starts_with("stopped at SIGTERM\n"), "{stderr}");
+        assert_eq!(stdout, "", "{command:?}");
+        if command[0] == "monitor" {
+            assert!(stderr.contains(" 0 responses, 0 timeouts,"), "{stderr}");
+        }
+    }
 }

@@ -8,65 +8,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use common::{binary, in_ci};
+use common::{Heard, Running, binary, peers, pty_pair};
 use serde_json::Value;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(needed: &[&str]) -> bool {
-    for peer in needed {
-        let found = match *peer {
-            "pyserial" => Command::new("python3")
-                .args(["-c", "import serial"])
-                .status()
-                .is_ok_and(|s| s.success()),
-            program => Command::new("sh")
-                .args(["-c", &format!("command -v {program}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
-        };
-        if !found {
-            if in_ci() {
-                panic!("{peer} is missing; .ci/run installs it");
-            }
-            eprintln!("skipped: {peer} is not installed");
-            return false;
-        }
-    }
-    true
-}
-
-/// A socat pty pair, its ends linked at `a` and `b`.
-fn pty_pair(a: &Path, b: &Path) -> Running {
-    let child = Command::new("socat")
-        .args([
-            format!("pty,raw,echo=0,link={}", a.display()),
-            format!("pty,raw,echo=0,link={}", b.display()),
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start socat");
-    let started = Instant::now();
-    while !(a.exists() && b.exists()) {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "socat made no ptys"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Running(child)
-}
 
 fn noisy_device(device: &Path, unit: &str, seed: &str) -> Running {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/noisy_rtu_device.py");
@@ -87,7 +32,7 @@ fn noisy_device(device: &Path, unit: &str, seed: &str) -> Running {
 
 #[test]
 fn noise_before_every_answer_never_ends_a_poll_or_a_monitor() {
-    if !have(&["socat", "pyserial"]) {
+    if !peers(&["socat", "pyserial"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +40,7 @@ fn noise_before_every_answer_never_ends_a_poll_or_a_monitor() {
     let _line = pty_pair(&a, &b);
     let _device = noisy_device(&a, "4", "8");
     let target = format!(
-        "rtu://{}?baud=19200&parity=none&unit=4&timeout=500",
+        "rtu://{}?baud=19200&parity=none&unit=4&timeout=2000",
         b.display()
     );
     let out = Command::new(binary())
@@ -161,7 +106,7 @@ fn noise_before_every_answer_never_ends_a_poll_or_a_monitor() {
 
 #[test]
 fn a_port_pulled_during_a_scan_is_opened_again() {
-    if !have(&["socat"]) {
+    if !peers(&["socat"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -186,26 +131,30 @@ fn a_port_pulled_during_a_scan_is_opened_again() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start scan");
-    std::thread::sleep(Duration::from_millis(400));
+    let mut scan = Running(scan);
+    let stdout = Heard::new(scan.0.stdout.take().expect("stdout"));
+    let stderr = Heard::new(scan.0.stderr.take().expect("stderr"));
+    // The port is open once the first question is asked.
+    stderr.wait_for("(1/30)");
     // The adapter goes away, and comes back at the same name.
     drop(line);
     let _ = std::fs::remove_file(&a);
     let _ = std::fs::remove_file(&b);
     let _back = pty_pair(&a, &b);
-    let out = scan.wait_with_output().expect("scan ends");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = scan.0.wait().expect("scan ends");
+    let (stdout, stderr) = (stdout.all(), stderr.all());
     assert!(
         stderr.contains("the port failed") && stderr.contains("opening it again"),
         "{stderr}"
     );
     assert!(stderr.contains("unit  30 (30/30)"), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "[]");
+    assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
 #[test]
 fn a_scan_finds_a_device_through_noise_and_counts_it() {
-    if !have(&["socat", "pyserial"]) {
+    if !peers(&["socat", "pyserial"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +198,7 @@ fn a_scan_finds_a_device_through_noise_and_counts_it() {
 
 #[test]
 fn a_port_pulled_during_a_poll_is_reported_and_opened_again() {
-    if !have(&["socat", "pyserial"]) {
+    if !peers(&["socat", "pyserial"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -280,17 +229,21 @@ fn a_port_pulled_during_a_poll_is_reported_and_opened_again() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start poll");
-    std::thread::sleep(Duration::from_millis(600));
+    let mut poll = Running(poll);
+    let stdout = Heard::new(poll.0.stdout.take().expect("stdout"));
+    let stderr = Heard::new(poll.0.stderr.take().expect("stderr"));
+    // Pulled only once the port is open and a poll is done.
+    stdout.wait_for("\n");
     drop(device);
     drop(line);
     let _ = std::fs::remove_file(&a);
     let _ = std::fs::remove_file(&b);
-    std::thread::sleep(Duration::from_millis(400));
+    // Back only once the poll has seen it gone.
+    stdout.wait_for("\"errors\":[\"");
     let _line = pty_pair(&a, &b);
     let _device = noisy_device(&a, "4", "11");
-    let out = poll.wait_with_output().expect("poll ends");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = poll.0.wait().expect("poll ends");
+    let (stdout, stderr) = (stdout.all(), stderr.all());
     let polls: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -311,5 +264,5 @@ fn a_port_pulled_during_a_poll_is_reported_and_opened_again() {
     assert_eq!(last["values"], serde_json::json!([0x1234]), "{stdout}");
     assert!(last["stats"]["reconnects"].as_u64().unwrap() >= 1, "{last}");
     assert!(stderr.contains("connected again"), "{stderr}");
-    assert_eq!(out.status.code(), Some(4), "part read");
+    assert_eq!(status.code(), Some(4), "part read");
 }

@@ -8,11 +8,14 @@ use crate::modbus::coverage::{Coverage, poll_blocks};
 use crate::modbus::link::{Link, Target};
 use crate::modbus::map::RegisterMap;
 use crate::sanitize::for_terminal;
+use crate::shutdown::StopSignals;
 
 /// Bytes of hex shown per frame on screen; the saved file has them all.
 const SCREEN_BYTES: usize = 32;
 
-/// Watches the link; the exit status says how much was read, as for poll.
+/// Watches the link until done or a signal to stop; the summary goes to
+/// stderr either way, and the exit status says how much was read, as for
+/// poll.
 pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
     let target: Target = args
         .target
@@ -33,9 +36,14 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
     let mut link = Link::new(target);
     let mut run = Coverage::default();
     let result = runtime.block_on(async {
+        let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
         tokio::select! {
             result = watch(args, &map, &mut link, &mut save, &mut run) => result,
-            signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
+            signal = stop.next() => {
+                let name = signal.context("cannot wait for a signal to stop")?;
+                eprintln!("stopped at {name}");
+                Ok(())
+            }
         }
     });
     let s = link.stats();

@@ -14,6 +14,7 @@ use crate::modbus::map::{Decoded, RegisterMap};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
 use crate::report::{csv, json};
 use crate::sanitize::for_terminal;
+use crate::shutdown::StopSignals;
 
 #[derive(Debug, Serialize)]
 struct Reading {
@@ -21,8 +22,9 @@ struct Reading {
     unit: String,
 }
 
-/// Polls as asked; the exit status says how much was read (see
-/// `coverage`): 0 all, 3 nothing, 4 part.
+/// Polls as asked until done or a signal to stop (Ctrl-C, SIGTERM,
+/// SIGHUP); the exit status says how much the polls that were done read
+/// (see `coverage`): 0 all, 3 nothing (or no poll done), 4 part.
 pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
     let target: Target = args
         .target
@@ -34,9 +36,14 @@ pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let mut run = Coverage::default();
     runtime.block_on(async {
+        let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
         tokio::select! {
             result = poll_loop(args, target, &mut run) => result,
-            signal = tokio::signal::ctrl_c() => signal.context("cannot wait for Ctrl-C"),
+            signal = stop.next() => {
+                let name = signal.context("cannot wait for a signal to stop")?;
+                eprintln!("stopped at {name}");
+                Ok(())
+            }
         }
     })?;
     Ok(run.exit_status())

@@ -1,18 +1,14 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 
 use crate::cli::ScanArgs;
 use crate::modbus::link::SerialSettings;
-use crate::modbus::scan::{Found, Reply, ask, parity_name, parse_units, spoken, sweep_time};
+use crate::modbus::scan::{
+    Found, Reply, ask_through_failures, parity_name, parse_units, spoken, sweep_time,
+};
 use crate::sanitize::for_terminal;
-
-/// Attempts at a port that failed in the middle of a sweep (an adapter
-/// pulled) before the sweep stops.
-const PORT_ATTEMPTS: u32 = 8;
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const LAST_BACKOFF: Duration = Duration::from_secs(5);
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
     let units = parse_units(&args.units).map_err(|e| anyhow!(e))?;
@@ -105,8 +101,21 @@ async fn sweep(
                     found.len()
                 );
                 let _ = std::io::stderr().flush();
-                let reply =
-                    ask_through_failures(&settings, &mut port, unit, args, timeout, noise).await?;
+                let reply = ask_through_failures(
+                    &settings,
+                    &mut port,
+                    unit,
+                    args.register,
+                    timeout,
+                    noise,
+                    |failure, wait| {
+                        eprintln!(
+                            "\n{port_name}: the port failed ({failure}); opening it again in {}",
+                            spoken(wait)
+                        )
+                    },
+                )
+                .await?;
                 if let Some(Reply {
                     function,
                     exception,
@@ -128,50 +137,4 @@ async fn sweep(
         }
     }
     Ok(())
-}
-
-/// Asks once; a port that fails is reported, opened again after a growing
-/// wait and the question asked again, so a loose adapter costs a pause,
-/// not the sweep.
-async fn ask_through_failures(
-    settings: &SerialSettings,
-    port: &mut tokio_serial::SerialStream,
-    unit: u8,
-    args: &ScanArgs,
-    timeout: Duration,
-    noise: &mut u64,
-) -> anyhow::Result<Option<Reply>> {
-    let name = for_terminal(&settings.device).into_owned();
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempts = 0;
-    loop {
-        let mut failure = match ask(port, unit, args.register, timeout, settings.baud, noise).await
-        {
-            Ok(reply) => return Ok(reply),
-            Err(e) => for_terminal(&e.to_string()).into_owned(),
-        };
-        loop {
-            attempts += 1;
-            if attempts > PORT_ATTEMPTS {
-                bail!(
-                    "{name}: the port failed {PORT_ATTEMPTS} times in a row ({failure}); the sweep stops"
-                );
-            }
-            eprintln!(
-                "\n{name}: the port failed ({failure}); opening it again in {}",
-                spoken(backoff)
-            );
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(LAST_BACKOFF);
-            match settings.open() {
-                Ok(reopened) => {
-                    *port = reopened;
-                    break;
-                }
-                Err(e) => {
-                    failure = format!("could not open the port: {}", for_terminal(&e.to_string()))
-                }
-            }
-        }
-    }
 }

@@ -6,10 +6,9 @@
 
 use std::ops::Range;
 
+use super::rtu_frames::{Length, crc_ok, response_length};
 use super::tap::{crc16, hex};
-
-/// Most bytes an MBAP length may count (unit id and PDU), by the standard.
-pub const MAX_MBAP_LENGTH: u16 = 254;
+use super::tcp_server::MAX_MBAP_LENGTH;
 
 /// One read: function 03 or 04, `count` registers from PDU address `address`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,22 +190,41 @@ pub fn check_mbap_ids(header: &[u8; 7], transaction: u16, unit: u8) -> Result<()
     Ok(())
 }
 
-/// The first whole RTU response with a good CRC in `bytes`, by the shape
-/// its function code gives it; what lies before it is noise.
-pub fn find_rtu_answer(bytes: &[u8]) -> Option<Range<usize>> {
-    (0..bytes.len()).find_map(|start| {
+/// Where the answer to `request` lies in `bytes`, once it is whole: the
+/// first run that starts with the unit and function asked (or its
+/// exception) and has a good CRC over the length its shape gives. What lies
+/// before it is noise. An earlier candidate still arriving is waited for,
+/// not skipped, so a run inside a partly received answer that happens to
+/// look like a whole exception is not taken for the answer; only one that
+/// claims another register count than asked is passed over while it
+/// arrives (noise that claims 250 bytes would otherwise hold the answer
+/// behind it until the timeout), and is still found once whole.
+pub fn find_rtu_answer(request: &ReadRequest, bytes: &[u8]) -> Option<Range<usize>> {
+    let exception = request.function | 0x80;
+    let byte_count = request.count.checked_mul(2);
+    for start in 0..bytes.len() {
         let rest = &bytes[start..];
+        if rest[0] != request.unit {
+            continue;
+        }
         let function = *rest.get(1)?;
-        let length = match function {
-            f if f & 0x80 != 0 => 5,
-            0x01..=0x04 | 0x17 => 5 + *rest.get(2)? as usize,
-            0x05 | 0x06 | 0x0F | 0x10 => 8,
-            _ => return None,
+        if function != request.function && function != exception {
+            continue;
+        }
+        let length = match response_length(rest) {
+            Length::Known(n) => n,
+            Length::NeedMore => return None,
+            Length::NotAFrame => continue,
         };
-        let frame = rest.get(..length)?;
-        let (body, tail) = frame.split_at(length - 2);
-        (crc16(body).to_le_bytes() == [tail[0], tail[1]]).then_some(start..start + length)
-    })
+        match rest.get(..length) {
+            Some(frame) if crc_ok(frame) => return Some(start..start + length),
+            Some(_) => continue,
+            None if function == exception => return None,
+            None if byte_count == rest.get(2).map(|&b| u16::from(b)) => return None,
+            None => continue,
+        }
+    }
+    None
 }
 
 /// Checks a whole RTU response (CRC already good) against the read.
@@ -306,13 +324,13 @@ mod tests {
         answer.extend_from_slice(&crc16(&answer).to_le_bytes());
         let mut line = vec![0x00, 0xFF, 0x01, 0x03];
         line.extend_from_slice(&answer);
-        let found = find_rtu_answer(&line).unwrap();
+        let found = find_rtu_answer(&READ, &line).unwrap();
         assert_eq!(found, 4..4 + answer.len());
         assert_eq!(
             check_rtu(&READ, &line[found]),
             Ok(Answer::Registers(vec![0x4366, 0x4000]))
         );
-        assert_eq!(find_rtu_answer(&answer[..8]), None);
+        assert_eq!(find_rtu_answer(&READ, &answer[..8]), None);
         let mut other = answer.clone();
         other[0] = 9;
         let crc = crc16(&other[..7]).to_le_bytes();
@@ -321,5 +339,52 @@ mod tests {
             check_rtu(&READ, &other),
             Err(Mismatch::Unit { asked: 1, got: 9 })
         );
+    }
+
+    #[test]
+    fn an_exception_shaped_run_inside_an_answer_is_not_taken_for_it() {
+        let read = ReadRequest {
+            unit: 1,
+            function: 0x03,
+            address: 0,
+            count: 4,
+        };
+        // Registers whose bytes hold a whole exception from unit 1, CRC and all.
+        let mut exception = vec![0x01, 0x83, 0x02];
+        exception.extend_from_slice(&crc16(&exception).to_le_bytes());
+        let mut answer = vec![0x01, 0x03, 0x08];
+        answer.extend_from_slice(&exception);
+        answer.extend_from_slice(&[0x12, 0x34, 0x56]);
+        answer.extend_from_slice(&crc16(&answer).to_le_bytes());
+        let mut line = vec![0xFF, 0x01];
+        line.extend_from_slice(&answer);
+        // However the line delivers it, nothing is found until it is whole.
+        for end in 0..line.len() {
+            assert_eq!(find_rtu_answer(&read, &line[..end]), None, "{end} bytes");
+        }
+        let found = find_rtu_answer(&read, &line).unwrap();
+        assert_eq!(found, 2..line.len());
+        let [w0, w1] = [
+            u16::from_be_bytes([exception[0], exception[1]]),
+            u16::from_be_bytes([exception[2], exception[3]]),
+        ];
+        assert_eq!(
+            check_rtu(&read, &line[found]),
+            Ok(Answer::Registers(vec![
+                w0,
+                w1,
+                u16::from_be_bytes([exception[4], 0x12]),
+                0x3456
+            ]))
+        );
+        // Noise shaped as an answer that claims more than it holds does not
+        // hold back the answer behind it.
+        let mut noisy = vec![0x01, 0x03, 0xFA, 0x00, 0x11];
+        noisy.extend_from_slice(&answer);
+        assert_eq!(find_rtu_answer(&read, &noisy), Some(5..noisy.len()));
+        // Another unit's answer, or another function's, is not the one asked.
+        let mut other = vec![0x02, 0x03, 0x02, 0x00, 0x01];
+        other.extend_from_slice(&crc16(&other.clone()).to_le_bytes());
+        assert_eq!(find_rtu_answer(&read, &other), None);
     }
 }

@@ -8,7 +8,8 @@ use super::map::Read;
 
 /// Exit status when every block of every poll was read.
 pub const EXIT_ALL_READ: u8 = 0;
-/// Exit status when no block was read (no answer, or only exceptions).
+/// Exit status when no block was read (no answer, or only exceptions), or
+/// the run stopped before its first poll was done.
 pub const EXIT_NOTHING_READ: u8 = 3;
 /// Exit status when some blocks were read and others not.
 pub const EXIT_PARTLY_READ: u8 = 4;
@@ -26,9 +27,10 @@ impl Coverage {
         self.read += other.read;
     }
 
-    /// 0 when all was read, 3 when nothing was, 4 in between.
+    /// 0 when all was read, 3 when nothing was (or nothing was asked), 4
+    /// in between.
     pub fn exit_status(&self) -> u8 {
-        if self.read == self.asked {
+        if self.asked > 0 && self.read == self.asked {
             EXIT_ALL_READ
         } else if self.read == 0 {
             EXIT_NOTHING_READ
@@ -108,7 +110,8 @@ mod tests {
     #[test]
     fn exit_status_says_how_much_was_read() {
         let mut run = Coverage::default();
-        assert_eq!(run.exit_status(), EXIT_ALL_READ);
+        // Stopped before the first poll was done: nothing was read.
+        assert_eq!(run.exit_status(), EXIT_NOTHING_READ);
         run.add(Coverage { asked: 9, read: 9 });
         assert_eq!(run.exit_status(), EXIT_ALL_READ);
         run.add(Coverage { asked: 9, read: 0 });

@@ -19,7 +19,7 @@ use super::answer::{
     Answer, BadAnswer, ReadRequest, check_mbap_ids, check_pdu, check_rtu, find_rtu_answer,
     mbap_pdu_length,
 };
-use super::tap::{Framing, Tap};
+use super::tap::{Framing, Tap, frame_gap};
 
 /// Where a meter is and how to talk to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +164,15 @@ impl FromStr for Target {
             }
             other => return Err(bad(format!("unknown scheme '{other}'"))),
         };
+        // On a serial line unit 0 is a broadcast, which no device answers;
+        // over TCP a directly connected device often answers it, as the
+        // unit id is not needed to reach it.
+        if unit == 0 && scheme != "tcp" {
+            return Err(format!(
+                "'{text}': unit=0 is the broadcast address on {scheme}, which no device \
+                 answers; give the meter's unit id (1 to 247)"
+            ));
+        }
         Ok(Target {
             transport,
             unit,
@@ -288,8 +297,6 @@ pub enum LinkError {
         registers: String,
         answer: BadAnswer,
     },
-    #[error("{target}: waiting {wait_ms} ms before connecting again")]
-    Backoff { target: String, wait_ms: u128 },
 }
 
 impl LinkError {
@@ -298,10 +305,7 @@ impl LinkError {
     /// stops asking at such an error rather than waiting out each block.
     pub fn link_is_down(&self) -> bool {
         match self {
-            LinkError::Connect { .. }
-            | LinkError::Timeout { .. }
-            | LinkError::Io { .. }
-            | LinkError::Backoff { .. } => true,
+            LinkError::Connect { .. } | LinkError::Timeout { .. } | LinkError::Io { .. } => true,
             LinkError::Exception { code, .. } => matches!(code, 0x0A | 0x0B),
             LinkError::Mismatch { .. } => false,
         }
@@ -351,6 +355,8 @@ struct Connection {
     rtu: bool,
     /// RTU bytes received and not yet part of an answer.
     received: Vec<u8>,
+    /// Silence that ends an RTU frame on this line.
+    gap: Duration,
 }
 
 /// Why an exchange got no answer.
@@ -370,6 +376,8 @@ impl From<std::io::Error> for Failure {
 
 /// RTU bytes kept while looking for an answer; older ones are noise.
 const RTU_BUFFER: usize = 1024;
+/// Longest the line is drained before a request when it never falls quiet.
+const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
 impl Connection {
     async fn exchange(
@@ -407,17 +415,30 @@ impl Connection {
         check_pdu(request, &frame[7..]).map_err(|m| bad(m, &frame))
     }
 
-    async fn exchange_rtu(&mut self, request: &ReadRequest) -> Result<Answer, Failure> {
-        // Whatever is waiting on the line (a late answer, noise) is not
-        // the answer to this request.
+    /// Reads and drops whatever comes on an RTU line (a late answer,
+    /// noise) until it has been quiet for one frame gap, or for at most
+    /// `DRAIN_LIMIT` on a line that never falls quiet: none of it is the
+    /// answer to the next request.
+    async fn drain(&mut self) -> Result<(), Failure> {
+        if !self.rtu {
+            return Ok(());
+        }
         let mut chunk = [0u8; 256];
-        for _ in 0..64 {
-            match tokio::time::timeout(Duration::ZERO, self.wire.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => continue,
+        let until = tokio::time::Instant::now() + DRAIN_LIMIT;
+        loop {
+            let quiet = tokio::time::Instant::now() + self.gap;
+            match tokio::time::timeout_at(quiet.min(until), self.wire.read(&mut chunk)).await {
+                Err(_) => return Ok(()),
+                Ok(Ok(0)) => return Err(Failure::Io("the port closed".into())),
+                Ok(Ok(_)) if tokio::time::Instant::now() < until => continue,
+                Ok(Ok(_)) => return Ok(()),
                 Ok(Err(e)) => return Err(e.into()),
-                _ => break,
             }
         }
+    }
+
+    async fn exchange_rtu(&mut self, request: &ReadRequest) -> Result<Answer, Failure> {
+        let mut chunk = [0u8; 256];
         self.received.clear();
         self.wire.write_all(&request.rtu_frame()).await?;
         self.wire.flush().await?;
@@ -427,7 +448,7 @@ impl Connection {
                 return Err(Failure::Io("the port closed".into()));
             }
             self.received.extend_from_slice(&chunk[..n]);
-            if let Some(found) = find_rtu_answer(&self.received) {
+            if let Some(found) = find_rtu_answer(request, &self.received) {
                 let frame = self.received[found].to_vec();
                 self.received.clear();
                 return check_rtu(request, &frame)
@@ -451,13 +472,44 @@ pub struct Link {
     /// When to try connecting again after a failed attempt, or (RTU) when
     /// the line has been quiet long enough after a poisoned exchange.
     retry_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     transaction: u16,
     notes: Vec<String>,
 }
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const LAST_BACKOFF: Duration = Duration::from_secs(5);
+/// Waits between failed connection attempts.
+const CONNECT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+
+/// A wait between attempts that doubles after each failure, up to a
+/// ceiling, so a device that is gone for long is not hammered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    first: Duration,
+    last: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub const fn new(first: Duration, last: Duration) -> Backoff {
+        Backoff {
+            first,
+            last,
+            next: first,
+        }
+    }
+
+    /// The wait before the next attempt; the one after it is twice as long.
+    pub fn next_wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.last);
+        wait
+    }
+
+    /// After a success the next failure waits the shortest time again.
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
 /// Quiet time on a serial line after a timeout or a bad answer, so a late
 /// answer ends before the next request.
 const RTU_GUARD: Duration = Duration::from_millis(100);
@@ -478,7 +530,7 @@ impl Link {
             next_latency: 0,
             connected_before: false,
             retry_at: None,
-            backoff: FIRST_BACKOFF,
+            backoff: CONNECT_BACKOFF,
             transaction: 0,
             notes: Vec::new(),
         }
@@ -539,10 +591,18 @@ impl Link {
         let Some(connection) = self.connection.as_mut() else {
             return Err(self.io_error("no connection".into()));
         };
+        let target = self.target.to_string();
+        if let Err(failure) = connection.drain().await {
+            self.poison();
+            let reason = match failure {
+                Failure::Io(reason) => reason,
+                Failure::Bad(answer) => answer.to_string(),
+            };
+            return Err(LinkError::Io { target, reason });
+        }
         self.stats.requests += 1;
         let started = Instant::now();
         let exchange = connection.exchange(&request, transaction);
-        let target = self.target.to_string();
         match tokio::time::timeout(self.target.timeout, exchange).await {
             Err(_) => {
                 self.stats.timeouts += 1;
@@ -584,7 +644,7 @@ impl Link {
             Ok(Ok(Answer::Registers(words))) => {
                 self.stats.responses += 1;
                 self.record_latency(started);
-                self.backoff = FIRST_BACKOFF;
+                self.backoff.reset();
                 Ok(words)
             }
         }
@@ -620,8 +680,7 @@ impl Link {
     fn connect_failed(&mut self) {
         self.tap.flush();
         self.connection = None;
-        self.retry_at = Some(Instant::now() + self.backoff);
-        self.backoff = (self.backoff * 2).min(LAST_BACKOFF);
+        self.retry_at = Some(Instant::now() + self.backoff.next_wait());
     }
 
     async fn ensure_connected(&mut self) -> Result<(), LinkError> {
@@ -676,10 +735,15 @@ async fn connect(target: &Target, tap: Arc<Tap>) -> Result<Connection, String> {
             (Box::new(Tapped { inner: port, tap }), true)
         }
     };
+    let gap = match &target.transport {
+        TargetTransport::Rtu(s) => frame_gap(s.baud),
+        _ => frame_gap(115_200),
+    };
     Ok(Connection {
         wire,
         rtu,
         received: Vec::new(),
+        gap,
     })
 }
 
@@ -740,6 +804,14 @@ mod tests {
                 port: 4001
             }
         );
+        assert_eq!("tcp://x?unit=0".parse::<Target>().unwrap().unit, 0);
+        for broadcast in ["rtu:///dev/ttyUSB0?unit=0", "rtu+tcp://gw:4001?unit=0"] {
+            let err = broadcast.parse::<Target>().unwrap_err();
+            assert!(
+                err.starts_with(&format!("'{broadcast}': unit=0 is the broadcast address")),
+                "{err}"
+            );
+        }
         for bad in [
             "10.0.0.5:502",
             "udp://x",
@@ -754,5 +826,72 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    fn rtu_answer(words: u16) -> Vec<u8> {
+        let [hi, lo] = words.to_be_bytes();
+        let mut frame = vec![0x01, 0x03, 0x02, hi, lo];
+        frame.extend_from_slice(&super::super::tap::crc16(&frame).to_le_bytes());
+        frame
+    }
+
+    /// A late answer that arrives just after the port is opened, before
+    /// the next request, is drained rather than taken for its answer.
+    fn drained_with_gap(gap: Duration) -> Option<Vec<u16>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (ours, mut theirs) = tokio::io::duplex(1024);
+            let mut connection = Connection {
+                wire: Box::new(ours),
+                rtu: true,
+                received: Vec::new(),
+                gap,
+            };
+            let device = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                theirs.write_all(&rtu_answer(0xDEAD)).await.unwrap();
+                let mut request = [0u8; 8];
+                theirs.read_exact(&mut request).await.unwrap();
+                theirs.write_all(&rtu_answer(0x1234)).await.unwrap();
+                theirs
+            });
+            let request = ReadRequest {
+                unit: 1,
+                function: 0x03,
+                address: 0,
+                count: 1,
+            };
+            let answer = match connection.drain().await {
+                Ok(()) => connection.exchange(&request, 0).await.ok(),
+                Err(_) => None,
+            };
+            let _ = device.await;
+            match answer {
+                Some(Answer::Registers(words)) => Some(words),
+                _ => None,
+            }
+        })
+    }
+
+    #[test]
+    fn what_comes_before_the_line_falls_quiet_is_not_the_answer() {
+        assert_eq!(
+            drained_with_gap(Duration::from_millis(500)),
+            Some(vec![0x1234])
+        );
+        // Without the wait for quiet, the late answer is taken.
+        assert_eq!(drained_with_gap(Duration::ZERO), Some(vec![0xDEAD]));
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_ceiling_and_starts_again() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(300));
+        let waits: Vec<u128> = (0..4).map(|_| backoff.next_wait().as_millis()).collect();
+        assert_eq!(waits, [100, 200, 300, 300]);
+        backoff.reset();
+        assert_eq!(backoff.next_wait(), Duration::from_millis(100));
     }
 }

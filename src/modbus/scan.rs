@@ -7,8 +7,23 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::link::exception_name;
+use super::answer::{ReadRequest, find_rtu_answer};
+use super::link::{Backoff, SerialSettings, exception_name};
 use super::tap::{crc16, frame_gap};
+use crate::sanitize::for_terminal;
+
+/// Attempts at a port that failed in the middle of a sweep (an adapter
+/// pulled) before the sweep stops.
+pub const PORT_ATTEMPTS: u32 = 8;
+/// Waits before opening a failed port again.
+pub const PORT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{port}: the port failed {PORT_ATTEMPTS} times in a row ({failure}); the sweep stops")]
+    PortFailed { port: String, failure: String },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Found {
@@ -121,24 +136,22 @@ pub fn probe(unit: u8, register: u16) -> Vec<u8> {
     frame
 }
 
-/// Whether `bytes` hold a well-formed answer from `unit` to a read,
-/// wherever it starts among noise.
+/// Whether `bytes` hold a well-formed answer from `unit` to a probe,
+/// wherever it starts among noise; found as the links find theirs.
 pub fn answer(bytes: &[u8], unit: u8) -> Option<Reply> {
-    (0..bytes.len()).find_map(|start| {
-        let rest = &bytes[start..];
-        let function = *rest.get(1)?;
-        let length = match function {
-            0x03 => 5 + *rest.get(2)? as usize,
-            0x83 => 5,
-            _ => return None,
-        };
-        let frame = rest.get(..length)?;
-        let (body, tail) = frame.split_at(length - 2);
-        (frame[0] == unit && crc16(body).to_le_bytes() == [tail[0], tail[1]]).then(|| Reply {
-            noise: start,
-            function,
-            exception: (function == 0x83).then(|| Exception::new(frame[2])),
-        })
+    let probe = ReadRequest {
+        unit,
+        function: 0x03,
+        address: 0,
+        count: 1,
+    };
+    let found = find_rtu_answer(&probe, bytes)?;
+    let frame = &bytes[found.clone()];
+    let function = frame[1];
+    Some(Reply {
+        noise: found.start,
+        function,
+        exception: (function == 0x83).then(|| Exception::new(frame[2])),
     })
 }
 
@@ -191,6 +204,49 @@ pub async fn ask(
     *noise += received.len() as u64 + dropped;
     tokio::time::sleep(frame_gap(baud)).await;
     Ok(None)
+}
+
+/// Asks once; a port that fails is told to `failed` (with the wait before
+/// the next attempt), opened again after a growing wait and the question
+/// asked again, so a loose adapter costs a pause, not the sweep.
+pub async fn ask_through_failures(
+    settings: &SerialSettings,
+    port: &mut tokio_serial::SerialStream,
+    unit: u8,
+    register: u16,
+    timeout: Duration,
+    noise: &mut u64,
+    mut failed: impl FnMut(&str, Duration),
+) -> Result<Option<Reply>, ScanError> {
+    let mut backoff = PORT_BACKOFF;
+    let mut attempts = 0;
+    loop {
+        let mut failure = match ask(port, unit, register, timeout, settings.baud, noise).await {
+            Ok(reply) => return Ok(reply),
+            Err(e) => for_terminal(&e.to_string()).into_owned(),
+        };
+        loop {
+            attempts += 1;
+            if attempts > PORT_ATTEMPTS {
+                return Err(ScanError::PortFailed {
+                    port: for_terminal(&settings.device).into_owned(),
+                    failure,
+                });
+            }
+            let wait = backoff.next_wait();
+            failed(&failure, wait);
+            tokio::time::sleep(wait).await;
+            match settings.open() {
+                Ok(reopened) => {
+                    *port = reopened;
+                    break;
+                }
+                Err(e) => {
+                    failure = format!("could not open the port: {}", for_terminal(&e.to_string()))
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
