@@ -414,8 +414,8 @@ pub struct ServeArgs {
     meterscope poll --target rtu:///dev/ttyUSB0?unit=3 --raw --address 3028 --quantity 3 --type f32\n\n\
     Exit status:\n  \
     0  every block of every poll was read\n  \
-    1  the command could not run (a bad flag value, profile or target)\n  \
-    2  the command line could not be parsed\n  \
+    1  the command could not run (a profile, target or value refused once read)\n  \
+    2  the command line was refused (an unknown flag, a value out of range)\n  \
     3  nothing was read: no connection, no answer, or only exceptions\n  \
     4  some blocks were read and others not")]
 pub struct PollArgs {

@@ -311,12 +311,12 @@ fn a_huge_cfg_line_is_refused_with_its_file_and_line() {
 fn a_cfg_larger_than_any_is_refused_before_it_is_read_whole() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Ascii::default().write(dir.path(), "vast", &wave(80, 0.1));
-    // Sparse: 300 MiB on the file system's word, nothing on the disk.
+    // Sparse: 100 MiB on the file system's word, nothing on the disk.
     let file = std::fs::OpenOptions::new().append(true).open(&cfg).unwrap();
-    file.set_len(300 << 20).unwrap();
+    file.set_len(100 << 20).unwrap();
     let (_, err) = ended(&meterscope(&["info", cfg.to_str().unwrap()]), 1);
     assert!(err.contains("vast.cfg"), "{err}");
-    assert!(err.contains("more than 256 MiB"), "{err}");
+    assert!(err.contains("more than 64 MiB"), "{err}");
 }
 
 #[test]

@@ -216,10 +216,10 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| ComtradeError::io(path, e))
 }
 
-/// The most a cfg file may hold: a million channels on generous lines. The
-/// bound is applied while reading, so a huge file or a pipe named `.cfg`
-/// never fills memory.
-const MAX_CFG_BYTES: u64 = 256 << 20;
+/// The most a cfg file may hold: far more than the largest real one (a few
+/// hundred channels take kilobytes). The bound is applied while reading, so
+/// a huge file or a pipe named `.cfg` never fills memory.
+const MAX_CFG_BYTES: u64 = 64 << 20;
 
 /// Header text kept at most; the rest is left out with a warning.
 const MAX_HDR_BYTES: u64 = 16 << 20;
@@ -436,6 +436,28 @@ fn finish(
             format!(
                 "{t:e} s after the first record is beyond any recording (at most {MAX_SPAN_S:e} s); {cause}"
             ),
+        ));
+    }
+    let mut capture = capture;
+    let (typical, jumps, all) =
+        timing.stamp_jumps(capture.len(), |i| capture.samples.timestamp(i), 3);
+    for jump in &jumps {
+        let how = if jump.step_s < 0.0 {
+            format!("runs back {:.6} s", -jump.step_s)
+        } else {
+            format!("jumps {:.6} s ahead", jump.step_s)
+        };
+        capture.warnings.push(format!(
+            "{}: record {}: its timestamp {how} of the record before, where records are {typical:.6} s apart; the gap is measured as it is stamped",
+            dat.display(),
+            jump.record + 1
+        ));
+    }
+    if all > jumps.len() {
+        capture.warnings.push(format!(
+            "{}: {} more records out of step with their timestamps",
+            dat.display(),
+            all - jumps.len()
         ));
     }
     Ok(capture)

@@ -225,6 +225,61 @@ impl Timing {
     }
 }
 
+/// How many times the usual step between stamps makes a jump worth a word.
+pub const JUMP_FACTOR: f64 = 100.0;
+
+/// A stamped record out of step with those before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StampJump {
+    /// 0-based record.
+    pub record: usize,
+    /// Seconds from the record before; negative when time runs back.
+    pub step_s: f64,
+}
+
+impl Timing {
+    /// With timestamps: the usual step between records (the median of the
+    /// first ten thousand), and the records whose stamp runs back or jumps
+    /// ahead more than [`JUMP_FACTOR`] usual steps, the first `most` of them
+    /// and how many in all. Rates give none.
+    pub fn stamp_jumps(
+        &self,
+        count: usize,
+        timestamps: impl Fn(usize) -> Option<i64>,
+        most: usize,
+    ) -> (f64, Vec<StampJump>, usize) {
+        let Timing::Timestamps { seconds_per_tick } = self else {
+            return (0.0, Vec::new(), 0);
+        };
+        let step = |i: usize| -> Option<f64> {
+            let (a, b) = (timestamps(i - 1)?, timestamps(i)?);
+            Some((b as i128 - a as i128) as f64 * seconds_per_tick)
+        };
+        let mut usual: Vec<f64> = (1..count.min(10_001))
+            .filter_map(step)
+            .filter(|s| *s > 0.0)
+            .collect();
+        if usual.is_empty() {
+            return (0.0, Vec::new(), 0);
+        }
+        usual.sort_by(f64::total_cmp);
+        let typical = usual[usual.len() / 2];
+        let (mut jumps, mut all) = (Vec::new(), 0);
+        for record in 1..count {
+            match step(record) {
+                Some(s) if s < 0.0 || s > JUMP_FACTOR * typical => {
+                    all += 1;
+                    if jumps.len() < most {
+                        jumps.push(StampJump { record, step_s: s });
+                    }
+                }
+                _ => {}
+            }
+        }
+        (typical, jumps, all)
+    }
+}
+
 /// The time of sample `count` (1-based) as [`rate_times`] gives it, without the others.
 fn last_rate_time(segments: &[RateSegment], count: u64) -> f64 {
     let (mut anchor, mut anchor_time) = (1u64, 0.0);
@@ -363,6 +418,25 @@ mod tests {
             end_sample: 2,
         }]);
         assert_eq!(slow.beyond_span(2, |_| None).map(|(r, _)| r), Some(1));
+    }
+
+    #[test]
+    fn stamps_that_run_back_or_jump_ahead_are_found() {
+        let stamps = [0, 100, 200, 300, 900_300, 900_400, 900_350, 900_450];
+        let timing = Timing::Timestamps {
+            seconds_per_tick: 1e-6,
+        };
+        let (typical, jumps, all) = timing.stamp_jumps(stamps.len(), |i| Some(stamps[i]), 5);
+        assert!((typical - 1e-4).abs() < 1e-12, "{typical}");
+        assert_eq!(all, 2);
+        assert_eq!(jumps[0].record, 4);
+        assert!((jumps[0].step_s - 0.9).abs() < 1e-9);
+        assert_eq!(jumps[1].record, 6);
+        assert!(jumps[1].step_s < 0.0);
+        let (_, first, all) = timing.stamp_jumps(stamps.len(), |i| Some(stamps[i]), 1);
+        assert_eq!((first.len(), all), (1, 2));
+        let rates = Timing::Rates(vec![]);
+        assert_eq!(rates.stamp_jumps(8, |i| Some(stamps[i]), 5).2, 0);
     }
 
     #[test]

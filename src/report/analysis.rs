@@ -447,7 +447,7 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
             "phase", "V rms", "I rms", "P kW", "Q kvar", "S kVA", "PF", "THDv %", "THDi %"
         );
         let num = |v: Option<f64>, scale: f64, digits: usize| {
-            v.map_or("-".to_string(), |v| format!("{:.*}", digits, v * scale))
+            v.map_or("-".to_string(), |v| super::fixed(v * scale, digits))
         };
         for (p, name) in ["A", "B", "C"].iter().enumerate() {
             let x = &overall.phases[p];
