@@ -212,10 +212,12 @@ pub enum Disconnect {
     ClientClosed,
     ClosedMidFrame,
     IdleTimeout(Duration),
-    /// Closed to make room for a new client at the connection cap.
+    /// Closed to make room for a new client at the connection cap, having
+    /// sent a whole request (`asked`) or not in `idle`.
     Evicted {
         idle: Duration,
         cap: usize,
+        asked: bool,
     },
     OversizeFrame(u16),
     NotModbus(String),
@@ -263,12 +265,19 @@ impl fmt::Display for Disconnect {
                     seconds(*limit)
                 )
             }
-            Disconnect::Evicted { idle, cap } => write!(
-                f,
-                "closed to make room for a new client: {cap} connections is the cap \
-                 (--max-connections) and this one had been idle the longest ({})",
-                seconds(*idle)
-            ),
+            Disconnect::Evicted { idle, cap, asked } => {
+                let why = if *asked {
+                    "had been idle the longest"
+                } else {
+                    "had sent no whole request"
+                };
+                write!(
+                    f,
+                    "closed to make room for a new client: {cap} connections is the cap \
+                     (--max-connections) and this one {why} ({})",
+                    seconds(*idle)
+                )
+            }
             Disconnect::OversizeFrame(length) => write!(
                 f,
                 "sent a frame header announcing {length} bytes (Modbus allows at most 254): closed"
