@@ -332,6 +332,23 @@ mod tests {
         assert_eq!(response_length(&[1, 0x03, 252]), Length::NotAFrame);
     }
 
+    #[test]
+    fn the_longest_claim_behind_a_long_settled_run_stays_in_bounds() {
+        // A function 17 header claiming 13 + 255 bytes, just before the
+        // settled run would be handed on.
+        let mut stream = vec![0x00; LONGEST_FRAME - 1];
+        stream.extend_from_slice(&[0x01, 0x17, 0, 0, 0, 1, 0, 0, 0, 1, 0xFF]);
+        stream.resize(stream.len() + 300, 0x00);
+        for shapes in [Shapes::Requests, Shapes::Both] {
+            let mut splitter = RtuSplitter::new(shapes);
+            let mut out = Vec::new();
+            for byte in &stream {
+                splitter.push(&[*byte], &mut out);
+                assert!(splitter.held() < 2 * LONGEST_FRAME, "{}", splitter.held());
+            }
+        }
+    }
+
     /// Seeded noise of `mask`ed bytes in chunks: the bytes held stay under
     /// twice the longest frame, and every byte comes out.
     fn noise_is_handed_on(shapes: Shapes, mask: u8, or: u8) {
