@@ -267,15 +267,14 @@ impl fmt::Display for Disconnect {
             }
             Disconnect::Evicted { idle, cap, asked } => {
                 let why = if *asked {
-                    "had been idle the longest"
+                    format!("had been idle the longest ({})", seconds(*idle))
                 } else {
-                    "had sent no whole request"
+                    format!("had sent no whole request in its {} open", seconds(*idle))
                 };
                 write!(
                     f,
                     "closed to make room for a new client: {cap} connections is the cap \
-                     (--max-connections) and this one {why} ({})",
-                    seconds(*idle)
+                     (--max-connections) and this one {why}"
                 )
             }
             Disconnect::OversizeFrame(length) => write!(
@@ -442,6 +441,29 @@ mod tests {
             Transport::Rtu,
         );
         assert_eq!(rtu.reply(8, &read), Reply::Silence);
+    }
+
+    #[test]
+    fn an_eviction_says_why_this_connection_made_room() {
+        let never = Disconnect::Evicted {
+            idle: Duration::from_millis(40),
+            cap: 4,
+            asked: false,
+        };
+        assert_eq!(
+            never.to_string(),
+            "closed to make room for a new client: 4 connections is the cap \
+             (--max-connections) and this one had sent no whole request in its 40 ms open"
+        );
+        let idle = Disconnect::Evicted {
+            idle: Duration::from_secs(12),
+            cap: 4,
+            asked: true,
+        };
+        assert!(
+            idle.to_string()
+                .ends_with("had been idle the longest (12 s)")
+        );
     }
 
     #[test]
