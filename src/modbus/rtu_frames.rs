@@ -55,6 +55,9 @@ pub struct RtuSplitter {
     settled: usize,
     /// Bytes from `settled` on needed before it is judged again.
     need: usize,
+    /// Times an offset was judged, to show each waits for its bytes.
+    #[cfg(test)]
+    judged: usize,
 }
 
 impl RtuSplitter {
@@ -64,6 +67,8 @@ impl RtuSplitter {
             bytes: Vec::new(),
             settled: 0,
             need: 0,
+            #[cfg(test)]
+            judged: 0,
         }
     }
 
@@ -102,6 +107,10 @@ impl RtuSplitter {
             let held = self.bytes.len() - self.settled;
             if !last && held < self.need {
                 return;
+            }
+            #[cfg(test)]
+            {
+                self.judged += 1;
             }
             match judge(self.shapes, &self.bytes[self.settled..], last) {
                 Verdict::Frame(n) => {
@@ -291,6 +300,23 @@ mod tests {
                 assert_eq!(splitter.held(), 0);
             }
         }
+    }
+
+    #[test]
+    fn a_long_request_arriving_byte_by_byte_is_judged_a_few_times() {
+        let mut body = vec![0x01, 0x10, 0x00, 0x00, 0x00, 0x7B, 246];
+        body.resize(body.len() + 246, 0x5A);
+        let request = frame(&body);
+        assert_eq!(request.len(), 255);
+        let mut splitter = RtuSplitter::new(Shapes::Both);
+        let mut out = Vec::new();
+        for byte in &request {
+            splitter.push(&[*byte], &mut out);
+        }
+        assert_eq!(out, [Piece::Frame(request)]);
+        // Once a byte up to its count byte (the seventh), then once whole,
+        // not once a byte for the 248 bytes it waits on.
+        assert_eq!(splitter.judged, 8);
     }
 
     #[test]
