@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::binary;
+use meterscope::modbus::rtu_frames;
+use meterscope::modbus::tap::crc16;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fs::File;
@@ -66,6 +68,22 @@ impl Server {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has `count` lines containing `text`.
+    fn wait_for_lines(&self, text: &str, count: usize) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            if log.lines().filter(|l| l.contains(text)).count() >= count {
+                return log;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "not {count} lines with {text:?} in the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits until the log has a line containing `text`.
@@ -138,21 +156,6 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
         Ok(_) => false,
         Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
     }
-}
-
-fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc = 0xFFFFu16;
-    for &b in bytes {
-        crc ^= b as u16;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xA001
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
 }
 
 fn rtu(body: &[u8]) -> Vec<u8> {
@@ -297,7 +300,7 @@ fn noise_on_the_rtu_line_stops_neither_rtu_nor_tcp() {
         let answer = line.answer();
         assert_eq!(answer.len(), 9, "round {round}: {answer:02X?}");
         assert_eq!(answer[..3], [3, 0x03, 0x04], "round {round}");
-        assert_eq!(crc16(&answer[..7]).to_le_bytes(), [answer[7], answer[8]]);
+        assert!(rtu_frames::crc_ok(&answer), "round {round}: {answer:02X?}");
         assert_reads(server.port, 3);
     }
     assert!(noise_sent > 4000, "{noise_sent} bytes of noise");
@@ -415,9 +418,101 @@ fn an_idle_flood_past_the_cap_never_locks_a_technician_out() {
 }
 
 #[test]
+fn a_client_polling_steadily_outlasts_a_stream_of_fresh_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--max-connections", "4"]);
+    let mut technician = connect(server.port);
+    let peer = technician.local_addr().unwrap();
+    let mut flood = Vec::new();
+    // Each round opens more fresh connections than the cap leaves room for,
+    // all newer than the technician's last request.
+    for round in 0..8 {
+        assert_eq!(
+            ask(&mut technician, 1, &READ_VOLTAGE)[..2],
+            [0x03, 0x04],
+            "round {round}"
+        );
+        for _ in 0..4 {
+            flood.push(connect(server.port));
+        }
+        server.wait_for_lines(" connected (", 1 + flood.len());
+    }
+    assert_eq!(ask(&mut technician, 1, &READ_VOLTAGE)[..2], [0x03, 0x04]);
+    // The flood made room for itself: all but the newest three are closed.
+    let kept = flood.len() - 3;
+    for (k, stream) in flood.iter_mut().enumerate().take(kept) {
+        assert!(closed_by_server(stream), "flood connection {k}");
+    }
+    let log = server.wait_for_log("this one had sent no whole request");
+    assert!(
+        !log.contains(&format!("tcp client {peer} disconnected")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_client_that_reads_no_answers_still_makes_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--max-connections", "1"]);
+    // The longest read from the start of the currents the image answers.
+    let mut probe = connect(server.port);
+    let quantity = [125u16, 100, 64, 40, 20, 10, 2]
+        .into_iter()
+        .find(|q| {
+            let [hi, lo] = q.to_be_bytes();
+            ask(&mut probe, 1, &[0x03, 0x0B, 0xB7, hi, lo])[0] == 0x03
+        })
+        .expect("a read the image answers");
+    drop(probe);
+    server.wait_for_log("disconnected: the client closed the connection");
+    let mut hog = connect(server.port);
+    let hog_peer = hog.local_addr().unwrap();
+    hog.set_nonblocking(true).unwrap();
+    let [hi, lo] = quantity.to_be_bytes();
+    let request = [
+        0x00, 0x09, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x0B, 0xB7, hi, lo,
+    ];
+    let requests: Vec<u8> = request
+        .iter()
+        .copied()
+        .cycle()
+        .take(request.len() * 512)
+        .collect();
+    // Ask without reading until the server takes no more: it is stuck
+    // writing answers nobody reads.
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut at = 0;
+    while last_progress.elapsed() < Duration::from_millis(500) {
+        match hog.write(&requests[at..]) {
+            Ok(n) => {
+                at = (at + n) % requests.len();
+                last_progress = Instant::now();
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("send to the server: {e}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server kept reading"
+        );
+    }
+    // A new client takes the place of the one not reading.
+    let mut technician = connect(server.port);
+    server.wait_for_log(&format!(
+        "tcp client {hog_peer} disconnected: closed to make room for a new client"
+    ));
+    assert_eq!(ask(&mut technician, 1, &READ_VOLTAGE)[..2], [0x03, 0x04]);
+}
+
+#[test]
 fn half_frames_are_closed_after_the_idle_timeout_and_busy_clients_are_not() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--idle-timeout", "300ms"]);
+    // Rounds well inside the idle time, so a stalled machine keeps the busy
+    // client busy; the trickle outlasts it twice over.
+    let server = Server::start(dir.path(), &["--idle-timeout", "1s"]);
     let mut half = connect(server.port);
     half.write_all(&[0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03])
         .unwrap();
@@ -427,12 +522,12 @@ fn half_frames_are_closed_after_the_idle_timeout_and_busy_clients_are_not() {
     for byte in [0x00, 0x02, 0x00, 0x00, 0x00, 0x06, 0x01] {
         let _ = trickle.write_all(&[byte]);
         assert_eq!(ask(&mut busy, 1, &READ_VOLTAGE)[..2], [0x03, 0x04]);
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(300));
     }
     assert!(closed_by_server(&mut half), "half frame");
     assert!(closed_by_server(&mut trickle), "trickle");
     assert_eq!(ask(&mut busy, 1, &READ_VOLTAGE)[..2], [0x03, 0x04]);
-    let log = server.wait_for_log("no whole request for 300 ms (--idle-timeout): closed");
+    let log = server.wait_for_log("no whole request for 1.0 s (--idle-timeout): closed");
     let peer = half.local_addr().unwrap();
     assert!(
         log.contains(&format!("tcp client {peer} disconnected: no whole request")),

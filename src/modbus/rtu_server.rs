@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::link::SerialSettings;
-use super::rtu_frames::{Length, Piece, RtuSplitter, Shapes, bad_frame_tail, request_length};
+use super::rtu_frames::{
+    Length, Piece, RtuSplitter, Shapes, bad_frame_tail, give_up_after, request_length,
+};
 use super::server::{Events, MeterService, Reply, ServerEvent};
-use super::tap::{crc16, frame_gap};
+use super::tap::crc16;
 
 /// Line noise is reported at most this often.
 pub const NOISE_REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -20,16 +22,55 @@ pub const NOISE_REPORT_EVERY: Duration = Duration::from_secs(10);
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_LAST: Duration = Duration::from_secs(30);
 
-/// Silence after which a half frame is given up as junk. Longer than the
-/// standard's 3.5 characters: USB adapters deliver bytes in bursts.
-const GIVE_UP_AFTER: Duration = Duration::from_millis(50);
+/// An answer the port takes no byte of for this long fails it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How a port that was open failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("the port reported end of file")]
+    EndOfFile,
+    #[error("read error: {0}")]
+    Read(std::io::Error),
+    #[error("write error: {0}")]
+    Write(std::io::Error),
+    #[error("the port took no bytes for {} s", .0.as_secs())]
+    WriteStalled(Duration),
+}
+
+/// The wait before the next reopening. It starts again from the first only
+/// once a port has proved itself, by carrying a frame or staying up for
+/// the longest wait: a port that opens and fails at once is tried less
+/// and less often, not every half second for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff { next: RETRY_FIRST }
+    }
+
+    /// The wait after a failure, the port having carried `frames` frames
+    /// over `up_for`.
+    fn failed(&mut self, frames: u64, up_for: Duration) -> Duration {
+        if frames > 0 || up_for >= RETRY_LAST {
+            self.next = RETRY_FIRST;
+        }
+        let wait = self.next;
+        self.next = (self.next * 2).min(RETRY_LAST);
+        wait
+    }
+}
 
 /// Noise and CRC counts of one line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LineCounts {
     pub noise_bytes: u64,
     pub crc_errors: u64,
-    pub requests: u64,
+    /// Good frames heard, requests and other devices' answers alike.
+    pub frames: u64,
 }
 
 struct Line {
@@ -95,7 +136,7 @@ pub async fn serve_rtu(
         due: None,
     };
     let mut port = Some(port);
-    let mut retry = RETRY_FIRST;
+    let mut backoff = Backoff::new();
     loop {
         let open = match port.take() {
             Some(open) => open,
@@ -104,29 +145,33 @@ pub async fn serve_rtu(
                     events(ServerEvent::PortBack {
                         device: settings.device.clone(),
                     });
-                    retry = RETRY_FIRST;
                     open
                 }
                 Err(e) => {
+                    let retry_in = backoff.failed(0, Duration::ZERO);
                     events(ServerEvent::PortUnavailable {
                         device: settings.device.clone(),
                         reason: e.to_string(),
-                        retry_in: retry,
+                        retry_in,
                     });
-                    tokio::time::sleep(retry).await;
-                    retry = (retry * 2).min(RETRY_LAST);
+                    tokio::time::sleep(retry_in).await;
                     continue;
                 }
             },
         };
+        let opened = Instant::now();
+        let frames_before = line.total.frames;
         let reason = serve_port(open, &settings, &service, &events, &mut line).await;
+        let retry_in = backoff.failed(
+            line.total.frames.saturating_sub(frames_before),
+            opened.elapsed(),
+        );
         events(ServerEvent::PortLost {
             device: settings.device.clone(),
-            reason,
-            retry_in: retry,
+            reason: reason.to_string(),
+            retry_in,
         });
-        tokio::time::sleep(retry).await;
-        retry = (retry * 2).min(RETRY_LAST);
+        tokio::time::sleep(retry_in).await;
     }
 }
 
@@ -137,8 +182,8 @@ async fn serve_port(
     service: &MeterService,
     events: &Events,
     line: &mut Line,
-) -> String {
-    let give_up = frame_gap(settings.baud).max(GIVE_UP_AFTER);
+) -> PortError {
+    let give_up = give_up_after(settings.baud);
     let mut splitter = RtuSplitter::new(Shapes::Both);
     let mut pieces = Vec::new();
     let mut buf = [0u8; 512];
@@ -158,8 +203,8 @@ async fn serve_port(
         };
         let now = Instant::now();
         match read {
-            Some(Ok(0)) => return "the port reported end of file".into(),
-            Some(Err(e)) => return format!("read error: {e}"),
+            Some(Ok(0)) => return PortError::EndOfFile,
+            Some(Err(e)) => return PortError::Read(e),
             Some(Ok(n)) => {
                 splitter.push(&buf[..n], &mut pieces);
                 last_byte = now;
@@ -167,24 +212,24 @@ async fn serve_port(
             None => {}
         }
         if splitter.held() > 0 && now.duration_since(last_byte) >= give_up {
-            pieces.extend(splitter.flush());
+            splitter.flush(&mut pieces);
         }
         for piece in pieces.drain(..) {
+            if matches!(piece, Piece::Frame(_)) {
+                line.total.frames = line.total.frames.saturating_add(1);
+            }
             match piece {
                 Piece::Junk(junk) => line.junk(&junk),
                 // Another device's answer on a shared line: not ours, not noise.
                 Piece::Frame(frame) if request_length(&frame) != Length::Known(frame.len()) => {}
                 Piece::Frame(frame) => {
-                    line.total.requests = line.total.requests.saturating_add(1);
                     let Some(answer) = answer(service, &frame) else {
                         continue;
                     };
-                    match tokio::time::timeout(Duration::from_secs(2), port.write_all(&answer))
-                        .await
-                    {
+                    match tokio::time::timeout(WRITE_TIMEOUT, port.write_all(&answer)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => return format!("write error: {e}"),
-                        Err(_) => return "the port took no bytes for 2 s".into(),
+                        Ok(Err(e)) => return PortError::Write(e),
+                        Err(_) => return PortError::WriteStalled(WRITE_TIMEOUT),
                     }
                 }
             }
@@ -207,5 +252,36 @@ fn answer(service: &MeterService, frame: &[u8]) -> Option<Vec<u8>> {
             Some(answer)
         }
         Reply::Silence | Reply::NotModbus(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_that_fails_at_once_is_tried_less_and_less_often() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<Duration> = (0..8)
+            .map(|_| backoff.failed(0, Duration::from_millis(1)))
+            .collect();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(
+            waits,
+            [
+                ms(500),
+                ms(1000),
+                ms(2000),
+                ms(4000),
+                ms(8000),
+                ms(16000),
+                ms(30000),
+                ms(30000)
+            ]
+        );
+        // A port that carried a frame, or stayed up, starts again at the first.
+        assert_eq!(backoff.failed(1, ms(1)), ms(500));
+        assert_eq!(backoff.failed(0, ms(1)), ms(1000));
+        assert_eq!(backoff.failed(0, RETRY_LAST), ms(500));
     }
 }

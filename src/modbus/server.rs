@@ -212,10 +212,12 @@ pub enum Disconnect {
     ClientClosed,
     ClosedMidFrame,
     IdleTimeout(Duration),
-    /// Closed to make room for a new client at the connection cap.
+    /// Closed to make room for a new client at the connection cap, having
+    /// sent a whole request (`asked`) or not in `idle`.
     Evicted {
         idle: Duration,
         cap: usize,
+        asked: bool,
     },
     OversizeFrame(u16),
     NotModbus(String),
@@ -263,12 +265,18 @@ impl fmt::Display for Disconnect {
                     seconds(*limit)
                 )
             }
-            Disconnect::Evicted { idle, cap } => write!(
-                f,
-                "closed to make room for a new client: {cap} connections is the cap \
-                 (--max-connections) and this one had been idle the longest ({})",
-                seconds(*idle)
-            ),
+            Disconnect::Evicted { idle, cap, asked } => {
+                let why = if *asked {
+                    format!("had been idle the longest ({})", seconds(*idle))
+                } else {
+                    format!("had sent no whole request in its {} open", seconds(*idle))
+                };
+                write!(
+                    f,
+                    "closed to make room for a new client: {cap} connections is the cap \
+                     (--max-connections) and this one {why}"
+                )
+            }
             Disconnect::OversizeFrame(length) => write!(
                 f,
                 "sent a frame header announcing {length} bytes (Modbus allows at most 254): closed"
@@ -433,6 +441,29 @@ mod tests {
             Transport::Rtu,
         );
         assert_eq!(rtu.reply(8, &read), Reply::Silence);
+    }
+
+    #[test]
+    fn an_eviction_says_why_this_connection_made_room() {
+        let never = Disconnect::Evicted {
+            idle: Duration::from_millis(40),
+            cap: 4,
+            asked: false,
+        };
+        assert_eq!(
+            never.to_string(),
+            "closed to make room for a new client: 4 connections is the cap \
+             (--max-connections) and this one had sent no whole request in its 40 ms open"
+        );
+        let idle = Disconnect::Evicted {
+            idle: Duration::from_secs(12),
+            cap: 4,
+            asked: true,
+        };
+        assert!(
+            idle.to_string()
+                .ends_with("had been idle the longest (12 s)")
+        );
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! the limits a meter on a LAN needs. A header announcing more than a
 //! Modbus frame can hold, or another protocol, closes the connection before
 //! anything is buffered; a client that sends no whole request for the idle
-//! time is closed; and at the connection cap a new client takes the place
-//! of the one idle the longest, so idle sockets never lock a technician out.
+//! time, or takes no byte of an answer for `WRITE_TIMEOUT`, is closed; and
+//! at the connection cap a new client takes the place of one that has
+//! never sent a whole request (the oldest), or else of the one idle the
+//! longest, so neither idle sockets nor a stream of fresh ones lock out a
+//! technician who polls. A connection counts against the cap until its
+//! socket is closed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +21,10 @@ use super::server::{Disconnect, Events, MeterService, Reply, ServerEvent};
 
 /// The MBAP length field counts the unit id and a PDU of at most 253 bytes.
 pub const MAX_MBAP_LENGTH: u16 = 254;
+
+/// An answer the client takes no byte of for this long closes it: a client
+/// that asks without reading must not hold its socket for the idle time.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpLimits {
@@ -35,9 +43,30 @@ impl Default for TcpLimits {
 }
 
 struct Client {
-    last_request: Instant,
-    /// Told how long the client had been idle when it is closed for room.
-    evict: oneshot::Sender<Duration>,
+    connected: Instant,
+    /// None until the first whole request.
+    last_request: Option<Instant>,
+    /// Taken when the client is told to make room; it stays counted until
+    /// its task ends.
+    evict: Option<oneshot::Sender<Eviction>>,
+}
+
+/// What an evicted client is told.
+struct Eviction {
+    idle: Duration,
+    asked: bool,
+}
+
+impl Client {
+    /// Which client makes room first: one that never sent a whole request
+    /// (the oldest), then the one idle the longest.
+    fn room_order(&self, id: u64) -> (bool, Instant, u64) {
+        (
+            self.last_request.is_some(),
+            self.last_request.unwrap_or(self.connected),
+            id,
+        )
+    }
 }
 
 #[derive(Default)]
@@ -87,14 +116,22 @@ pub async fn serve_tcp(
         let (evict, evicted) = oneshot::channel();
         let (id, open) = {
             let mut all = lock(&clients);
-            if all.open.len() >= cap {
-                let longest_idle = all
+            let staying = all.open.values().filter(|c| c.evict.is_some()).count();
+            if staying >= cap {
+                let victim = all
                     .open
-                    .iter()
-                    .min_by_key(|(id, c)| (c.last_request, **id))
-                    .map(|(id, _)| *id);
-                if let Some(victim) = longest_idle.and_then(|id| all.open.remove(&id)) {
-                    let _ = victim.evict.send(victim.last_request.elapsed());
+                    .iter_mut()
+                    .filter(|(_, c)| c.evict.is_some())
+                    .min_by_key(|(id, c)| c.room_order(**id))
+                    .map(|(_, c)| c);
+                if let Some(victim) = victim {
+                    let since = victim.last_request.unwrap_or(victim.connected);
+                    if let Some(evict) = victim.evict.take() {
+                        let _ = evict.send(Eviction {
+                            idle: since.elapsed(),
+                            asked: victim.last_request.is_some(),
+                        });
+                    }
                 }
             }
             let id = all.next;
@@ -102,8 +139,9 @@ pub async fn serve_tcp(
             all.open.insert(
                 id,
                 Client {
-                    last_request: Instant::now(),
-                    evict,
+                    connected: Instant::now(),
+                    last_request: None,
+                    evict: Some(evict),
                 },
             );
             (id, all.open.len())
@@ -134,8 +172,13 @@ async fn converse(
     service: &MeterService,
     limits: TcpLimits,
     cap: usize,
-    mut evicted: oneshot::Receiver<Duration>,
+    mut evicted: oneshot::Receiver<Eviction>,
 ) -> Disconnect {
+    // The sender goes only with the client's entry, at the task's end.
+    let evicted_for = |eviction: Result<Eviction, _>| {
+        let (idle, asked) = eviction.map_or((Duration::ZERO, true), |e| (e.idle, e.asked));
+        Disconnect::Evicted { idle, cap, asked }
+    };
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let mut last_request = Instant::now();
@@ -147,22 +190,24 @@ async fn converse(
                 Ok(Err(reason)) => return reason,
                 Ok(Ok(adu)) => adu,
             },
-            idle = &mut evicted => return Disconnect::Evicted {
-                idle: idle.unwrap_or_default(),
-                cap,
-            },
+            eviction = &mut evicted => return evicted_for(eviction),
         };
         last_request = Instant::now();
         if let Some(client) = lock(clients).open.get_mut(&id) {
-            client.last_request = last_request;
+            client.last_request = Some(last_request);
         }
         match service.reply(adu.unit, &adu.pdu) {
             Reply::Answer(pdu) => {
                 let frame = mbap(&adu, &pdu);
-                match tokio::time::timeout(limits.idle_timeout, writer.write_all(&frame)).await {
-                    Err(_) => return Disconnect::NotReading(limits.idle_timeout),
-                    Ok(Err(e)) => return Disconnect::Failed(e.to_string()),
-                    Ok(Ok(())) => {}
+                tokio::select! {
+                    written = tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&frame)) => {
+                        match written {
+                            Err(_) => return Disconnect::NotReading(WRITE_TIMEOUT),
+                            Ok(Err(e)) => return Disconnect::Failed(e.to_string()),
+                            Ok(Ok(())) => {}
+                        }
+                    }
+                    eviction = &mut evicted => return evicted_for(eviction),
                 }
             }
             Reply::Silence => {}
