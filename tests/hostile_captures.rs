@@ -620,3 +620,37 @@ fn a_meter_config_no_meter_could_have_is_refused() {
     config.thd_order = 50;
     assert_eq!(config.validate(), Ok(()));
 }
+
+#[test]
+fn a_ratio_that_cannot_scale_is_warned_about_not_taken_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Ascii::default().write(dir.path(), "ratio", &wave(80, 0.5));
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replacen(",1,1,P\r\n", ",0,0,S\r\n", 1)).unwrap();
+    let file = cfg.to_str().unwrap();
+    let csv = dir.path().join("out.csv");
+    for args in [
+        vec!["analyze", file, "--values", "secondary"],
+        vec![
+            "convert",
+            file,
+            csv.to_str().unwrap(),
+            "--values",
+            "primary",
+        ],
+    ] {
+        let (_, err) = ended(&meterscope(&args), 0);
+        assert!(
+            err.contains(
+                "channel 1 (VA): no usable transformer ratio (primary 0, secondary 0, P/S S)"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("channel 2"), "{args:?}: {err}");
+    }
+    let (_, err) = ended(&meterscope(&["analyze", file]), 0);
+    assert!(
+        !err.contains("transformer ratio"),
+        "as recorded needs none: {err}"
+    );
+}

@@ -3,8 +3,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::cli::{AnalyzeArgs, DemandArg, ValuesArg};
-use crate::comtrade::Scale;
+use crate::cli::{AnalyzeArgs, DemandArg};
 use crate::meter::measure::aggregate::overall;
 use crate::meter::measure::demand::{DemandConfig, DemandMethod};
 use crate::meter::measure::events::EventThresholds;
@@ -20,11 +19,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
 
     let map = ChannelMap::for_capture(&capture, args.map.as_deref())
         .with_context(|| format!("{}: cannot measure", args.file.display()))?;
-    let scale = match args.values {
-        ValuesArg::Recorded => Scale::AsRecorded,
-        ValuesArg::Primary => Scale::Primary,
-        ValuesArg::Secondary => Scale::Secondary,
-    };
+    let scale = super::scale_for(&capture, args.values);
     let info = CaptureInfo::new(&capture);
     let roles: BTreeMap<&'static str, String> = map
         .describe(&capture.config.analog)

@@ -1,7 +1,7 @@
 use anyhow::{Context, bail};
 
-use crate::cli::{ConvertArgs, ValuesArg};
-use crate::comtrade::{Revision, Scale, WriteOptions};
+use crate::cli::ConvertArgs;
+use crate::comtrade::{Revision, WriteOptions};
 use crate::report::capture_csv::write_csv;
 
 pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
@@ -9,11 +9,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
     let out = &args.output;
     match super::extension(out).as_deref() {
         Some("csv") => {
-            let scale = match args.values {
-                ValuesArg::Recorded => Scale::AsRecorded,
-                ValuesArg::Primary => Scale::Primary,
-                ValuesArg::Secondary => Scale::Secondary,
-            };
+            let scale = super::scale_for(&capture, args.values);
             crate::atomic_file::replace_with(out, |w| write_csv(&capture, scale, w))
                 .with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!("wrote {} ({} samples)", out.display(), capture.len());

@@ -14,9 +14,9 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg};
+use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg, ValuesArg};
 use crate::comtrade::{
-    Capture, DataType, ReadOptions, Revision, TextEncoding, WriteOptions, write_capture,
+    Capture, DataType, ReadOptions, Revision, Scale, TextEncoding, WriteOptions, write_capture,
 };
 use crate::sanitize::for_terminal;
 
@@ -100,6 +100,20 @@ fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Captu
         eprintln!("warning: {}", for_terminal(warning));
     }
     Ok(capture)
+}
+
+/// The side of the transformers `values` asks for, with a warning for
+/// each channel that cannot be put there.
+fn scale_for(capture: &Capture, values: ValuesArg) -> Scale {
+    let scale = match values {
+        ValuesArg::Recorded => Scale::AsRecorded,
+        ValuesArg::Primary => Scale::Primary,
+        ValuesArg::Secondary => Scale::Secondary,
+    };
+    for warning in capture.unscaled_channels(scale) {
+        eprintln!("warning: {}", for_terminal(&warning));
+    }
+    scale
 }
 
 fn data_type(format: FormatArg) -> DataType {

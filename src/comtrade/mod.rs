@@ -139,6 +139,35 @@ impl Capture {
             .collect()
     }
 
+    /// The analog channels that `scale` leaves as recorded, their transformer
+    /// ratio missing or not a positive number, each with a sentence saying
+    /// so: values silently left unscaled would read as measured on the wrong
+    /// side of the transformer.
+    pub fn unscaled_channels(&self, scale: Scale) -> Vec<String> {
+        if scale == Scale::AsRecorded {
+            return Vec::new();
+        }
+        let show = |v: Option<f64>| v.map_or("none".to_string(), |v| v.to_string());
+        self.config
+            .analog
+            .iter()
+            .filter(|ch| ch.to_primary_factor().is_none())
+            .map(|ch| {
+                format!(
+                    "channel {} ({}): no usable transformer ratio (primary {}, secondary {}, P/S {}); its values stay as recorded",
+                    ch.index,
+                    shown_name(&ch.name),
+                    show(ch.primary),
+                    show(ch.secondary),
+                    ch.scaling.map_or("none", |p| match p {
+                        PrimarySecondary::Primary => "P",
+                        PrimarySecondary::Secondary => "S",
+                    })
+                )
+            })
+            .collect()
+    }
+
     /// The factor from recorded to requested values; 1 when the ratio is unknown.
     pub fn scale_factor(&self, channel: usize, scale: Scale) -> f64 {
         let ch = &self.config.analog[channel];
@@ -424,7 +453,7 @@ fn finish(
         let cause = match timing {
             Timing::Rates(_) => "the sample rates put it there".to_string(),
             Timing::Timestamps { .. } => format!(
-                "its timestamp {} times timemult {} puts it there",
+                "its timestamp {} times timemult {:e} puts it there",
                 capture.samples.timestamp(record).unwrap_or(0),
                 capture.config.timemult
             ),

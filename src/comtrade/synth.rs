@@ -65,6 +65,13 @@ impl DisturbanceKind {
     }
 }
 
+/// The highest swell written: ten times nominal is past any insulation, so
+/// more is a typing slip rather than a test case.
+const MAX_SWELL_PCT: f64 = 1000.0;
+
+/// The largest harmonic written, in percent of the fundamental.
+const MAX_HARMONIC_PCT: f64 = 1000.0;
+
 impl Disturbance {
     /// Parses `phase=A,start=1.0,duration=0.1,depth=60`; phase may be A, B, C,
     /// several letters such as AB, or ABC.
@@ -76,10 +83,15 @@ impl Disturbance {
             duration: f64::NAN,
             depth: kind.default_depth(),
         };
+        let mut seen = Vec::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').ok_or_else(|| {
                 format!("'{pair}': expected key=value (phase, start, duration, depth)")
             })?;
+            if seen.contains(&key.trim()) {
+                return Err(format!("{}= is given twice", key.trim()));
+            }
+            seen.push(key.trim());
             let number = || -> Result<f64, String> {
                 value
                     .trim()
@@ -117,13 +129,21 @@ impl Disturbance {
                 self.start
             ));
         }
+        if self.duration <= 0.0 {
+            return Err(format!(
+                "{flag}: duration={} s: a disturbance lasts longer than 0 s",
+                self.duration
+            ));
+        }
         let fits = match self.kind {
             DisturbanceKind::Sag | DisturbanceKind::Interruption => self.depth < 100.0,
-            DisturbanceKind::Swell => self.depth > 100.0,
+            DisturbanceKind::Swell => self.depth > 100.0 && self.depth <= MAX_SWELL_PCT,
         };
         if !fits {
             let wanted = match self.kind {
-                DisturbanceKind::Swell => "a swell's peak is above 100 % of nominal",
+                DisturbanceKind::Swell => {
+                    "a swell's peak is above 100 % and at most 1000 % of nominal"
+                }
                 _ => "the residual voltage is from 0 to below 100 % of nominal",
             };
             return Err(format!("{flag}: depth={} %: {wanted}", self.depth));
@@ -179,8 +199,11 @@ impl FromStr for Harmonics {
                 .trim()
                 .parse()
                 .ok()
-                .filter(|p: &f64| p.is_finite() && *p >= 0.0)
-                .ok_or_else(|| format!("'{item}': percent must be a number of 0 or more"))?;
+                .filter(|p: &f64| (0.0..=MAX_HARMONIC_PCT).contains(p))
+                .ok_or_else(|| format!("'{item}': percent must be from 0 to {MAX_HARMONIC_PCT}"))?;
+            if list.iter().any(|&(o, _)| o == order) {
+                return Err(format!("'{item}': harmonic {order} is given twice"));
+            }
             list.push((order, percent));
         }
         Ok(Harmonics(list))
@@ -554,5 +577,23 @@ mod tests {
         assert!(refused(not_a_swell).contains("--swell: depth=90 %"));
         let fine = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=115");
         assert!(generate(&fine, Revision::R2013, DataType::Float32).is_ok());
+        let instant = with(DisturbanceKind::Sag, "start=0.2,duration=0,depth=50");
+        assert!(refused(instant).contains("--sag: duration=0 s"));
+        let absurd = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=1e9");
+        assert!(refused(absurd).contains("at most 1000 %"));
+        let twice = Disturbance::parse(DisturbanceKind::Sag, "start=0.2,depth=60,depth=30");
+        assert_eq!(twice.unwrap_err(), "depth= is given twice");
+        assert!(
+            "3:1e9"
+                .parse::<Harmonics>()
+                .unwrap_err()
+                .contains("from 0 to 1000")
+        );
+        assert!(
+            "3:5,3:2"
+                .parse::<Harmonics>()
+                .unwrap_err()
+                .contains("given twice")
+        );
     }
 }
