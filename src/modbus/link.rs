@@ -1065,6 +1065,21 @@ mod tests {
     }
 
     #[test]
+    fn latencies_are_kept_to_the_microsecond() {
+        let mut link = Link::new("tcp://127.0.0.1:1".parse().unwrap());
+        link.latencies = vec![1.281_907_000_000_000_1, 0.000_4, 12.345_5];
+        let latency = link.stats().latency_ms;
+        assert_eq!(
+            [latency.min, latency.p50, latency.max],
+            [Some(0.0), Some(1.282), Some(12.346)]
+        );
+        assert_eq!(
+            serde_json::to_string(&latency).unwrap(),
+            r#"{"min":0.0,"p50":1.282,"p95":12.346,"p99":12.346,"max":12.346}"#
+        );
+    }
+
+    #[test]
     fn backoff_doubles_to_its_ceiling_and_starts_again() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(300));
         let waits: Vec<u128> = (0..4).map(|_| backoff.next_wait().as_millis()).collect();
