@@ -430,7 +430,7 @@ pub struct PollArgs {
     pub once: bool,
     /// Poll this many times (1 or more) and stop; without it (or --once), until Ctrl-C.
     #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = a_count)]
     pub count: Option<u64>,
     /// Time from the start of one poll to the next, e.g. 1s, 500ms.
     #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
@@ -493,7 +493,7 @@ pub struct MonitorArgs {
     pub interval: f64,
     /// Stop after this many polls (1 or more); without it, at Ctrl-C.
     #[arg(long, value_name = "N", env = "METERSCOPE_COUNT", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = a_count)]
     pub count: Option<u64>,
     /// Also write every frame line to this file (replaced).
     #[arg(long, value_name = "FILE", env = "METERSCOPE_SAVE")]
@@ -687,6 +687,16 @@ pub fn positive_up_to(
         } else {
             Err(format!("must be greater than 0 and at most {max}{unit}"))
         }
+    }
+}
+
+/// A count of polls: a whole number, 1 or more.
+pub fn a_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) if text.trim().starts_with('-') => Err("must be 1 or more".into()),
+        Err(_) => Err("expected a whole number, 1 or more".into()),
     }
 }
 

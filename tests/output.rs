@@ -207,7 +207,9 @@ fn poll_csv_and_table_replace_meter_text_and_defuse_formulas() {
         "--once",
         "--csv",
     ]);
-    assert_eq!(raw.trim_end().split_once(',').unwrap().1, HOSTILE_CSV);
+    let raw_lines: Vec<&str> = raw.lines().collect();
+    assert_eq!(raw_lines[0], "time,30", "{raw}");
+    assert_eq!(raw_lines[1].split_once(',').unwrap().1, HOSTILE_CSV);
     let raw_table = clean_stdout(&[
         "poll",
         "--target",
@@ -426,6 +428,14 @@ fn flags_out_of_range_name_the_range() {
                 "99999999999999999999s",
             ][..],
             "'99999999999999999999s' for '--interval <DURATION>': must be from 1ms to 24h",
+        ),
+        (
+            &["poll", "--target", "tcp://127.0.0.1:1", "--count", "0"][..],
+            "'0' for '--count <N>': must be 1 or more",
+        ),
+        (
+            &["monitor", "--target", "tcp://127.0.0.1:1", "--count", "-3"][..],
+            "'-3' for '--count <N>': must be 1 or more",
         ),
         (
             &["serve", "--speed", "1e300"],

@@ -32,6 +32,10 @@ enum Rogue {
     Silent,
     /// Exception 0B to everything, as a gateway with nothing behind the unit.
     Gateway,
+    /// The function code alone, no byte count.
+    Bare,
+    /// Another unit's id on every answer.
+    EveryUnit,
 }
 
 /// The first block of the powerlogic profile (registers 30..89), where the
@@ -99,6 +103,8 @@ fn answer(mut stream: TcpStream, rogue: Rogue) {
         let (mut transaction, mut unit) = (u16::from_be_bytes([header[0], header[1]]), header[6]);
         if rogue == Rogue::Gateway {
             body = vec![function | 0x80, 0x0B];
+        } else if rogue == Rogue::EveryUnit {
+            unit = unit.wrapping_add(1);
         } else if address == IDENTITY_ADDRESS {
             match rogue {
                 Rogue::Short => {
@@ -109,6 +115,7 @@ fn answer(mut stream: TcpStream, rogue: Rogue) {
                 Rogue::Function => body[0] = 0x04,
                 Rogue::Transaction => transaction = transaction.wrapping_add(1),
                 Rogue::Unit => unit = unit.wrapping_add(1),
+                Rogue::Bare => body.truncate(1),
                 _ => {}
             }
         }
@@ -143,7 +150,11 @@ fn poll_once(port: u16, query: &str, format: &[&str]) -> (String, String, Option
 }
 
 /// What each rogue's answer to registers 30..89 must be reported as.
-const MISMATCHES: [(Rogue, &str); 5] = [
+const MISMATCHES: [(Rogue, &str); 6] = [
+    (
+        Rogue::Bare,
+        "the answer has no byte count: it is 1 byte, the function code alone",
+    ),
     (Rogue::Short, "the answer has 58 registers instead of 60"),
     (
         Rogue::ByteCount,
@@ -374,6 +385,86 @@ fn a_raw_read_answered_with_an_exception_exits_3() {
         stdout.contains("\"values\":[1152921504606846976]"),
         "{stdout}"
     );
+}
+
+#[test]
+fn reconnections_after_mismatches_are_told_once_a_poll() {
+    let port = start(Rogue::EveryUnit);
+    let (stdout, stderr, status) = poll_once(port, "", &["--json"]);
+    let got: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("{stdout}"));
+    assert_eq!(got["stats"]["mismatches"], 9, "{got}");
+    assert_eq!(got["stats"]["reconnects"], 8, "{got}");
+    assert_eq!(status, Some(3));
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("connected again"))
+        .collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "note: tcp://127.0.0.1:{port}?unit=1: connected again (8 times)"
+        )],
+        "{stderr}"
+    );
+    let target = format!("tcp://127.0.0.1:{port}");
+    let (stdout, _, _) = run(&[
+        "monitor",
+        "--target",
+        &target,
+        "--count",
+        "2",
+        "--interval",
+        "10ms",
+    ]);
+    let notes = stdout
+        .lines()
+        .filter(|l| l.starts_with('#') && l.contains("connected again"))
+        .count();
+    // The second poll connects again for its first block too.
+    assert_eq!(notes, 2, "{stdout}");
+}
+
+#[test]
+fn a_raw_csv_has_a_header_naming_each_value_by_its_register() {
+    let port = start(Rogue::Honest);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let (stdout, stderr, status) = run(&[
+        "poll",
+        "--target",
+        &target,
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "2",
+        "--type",
+        "f32",
+        "--csv",
+        "--count",
+        "2",
+        "--interval",
+        "10ms",
+    ]);
+    assert_eq!(status, Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[0], "time,3028,3030");
+    assert!(lines[1].ends_with(",229.99,0"), "{stdout}");
+    // Nothing answers: the header still comes first, then an empty row.
+    let (stdout, _, status) = run(&[
+        "poll",
+        "--target",
+        &format!("tcp://127.0.0.1:{}", closed_port()),
+        "--raw",
+        "--address",
+        "3028",
+        "--quantity",
+        "1",
+        "--csv",
+        "--once",
+    ]);
+    assert_eq!(status, Some(3));
+    assert_eq!(stdout.lines().next(), Some("time,3028"), "{stdout}");
 }
 
 #[test]

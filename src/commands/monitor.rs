@@ -87,12 +87,13 @@ async fn watch(
             if let Some(e) = error {
                 writeln!(out, "# {}", for_terminal(e))?;
             }
-            for note in link.take_notes() {
-                writeln!(out, "# {}", for_terminal(&note))?;
-            }
             out.flush()
         })
         .await?;
+        // Once a poll, however many blocks connected again.
+        for note in link.take_notes() {
+            writeln!(out, "# {}", for_terminal(&note))?;
+        }
         run.add(outcome.coverage);
     }
     Ok(())

@@ -92,7 +92,7 @@ async fn poll_loop(args: &PollArgs, target: Target, run: &mut Coverage) -> anyho
                     asked: 1,
                     read: result.is_ok() as u64,
                 });
-                print_raw(args, &mut out, &time, &link, raw, result)?;
+                print_raw(args, &mut out, &time, &link, raw, result, polls == 1)?;
             }
             _ => {}
         }
@@ -304,6 +304,13 @@ fn raw_read(args: &PollArgs) -> anyhow::Result<RawRead> {
 }
 
 impl RawRead {
+    /// The register each value starts at, as the person numbers them.
+    fn starts(&self) -> impl Iterator<Item = u32> + use<> {
+        let width = self.kind.registers().max(1) as u32;
+        let (given, values) = (self.given, self.registers as u32 / width);
+        (0..values).map(move |k| given + k * width)
+    }
+
     /// Reads the registers in one request, exactly as asked, so a meter's
     /// answer to a quantity of 0 or over 125 can be seen too.
     async fn read(&self, link: &mut Link) -> Result<Vec<PointValue>, String> {
@@ -325,8 +332,19 @@ fn print_raw(
     link: &Link,
     raw: &RawRead,
     result: Result<Vec<PointValue>, String>,
+    first: bool,
 ) -> anyhow::Result<()> {
     let target = link.target().to_string();
+    if args.csv && first {
+        // As the profile's header: time, then one column per value, named
+        // by the register it starts at.
+        let mut header = csv::Row::new();
+        header.plain("time");
+        for register in raw.starts() {
+            header.plain(&register.to_string());
+        }
+        write!(out, "{}", header.line())?;
+    }
     if args.json {
         let (values, errors) = match &result {
             Ok(values) => (values.clone(), Vec::new()),
@@ -348,12 +366,10 @@ fn print_raw(
                     .collect();
                 writeln!(out, "{},{}", csv::plain(time), cells.join(","))?;
             } else {
-                let width = raw.kind.registers() as u32;
-                for (k, v) in values.iter().enumerate() {
+                for (register, v) in raw.starts().zip(&values) {
                     writeln!(
                         out,
-                        "[{}]  {}",
-                        raw.given + k as u32 * width,
+                        "[{register}]  {}",
                         for_terminal(&text_of(&Decoded::One(v.clone())))
                     )?;
                 }

@@ -63,7 +63,7 @@ pub enum Answer {
 /// How an answer failed to match its request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Mismatch {
-    #[error("{got} registers instead of {asked}")]
+    #[error("{} instead of {asked}", registers(*got))]
     Count { asked: u16, got: u16 },
     #[error("an odd byte count of {0}")]
     OddByteCount(u8),
@@ -81,6 +81,17 @@ pub enum Mismatch {
     Length(u16),
     #[error("an empty PDU")]
     Empty,
+    #[error("no byte count: it is 1 byte, the function code alone")]
+    NoByteCount,
+    #[error("an exception of {0} bytes instead of 2")]
+    ExceptionLength(usize),
+}
+
+fn registers(n: u16) -> String {
+    match n {
+        1 => "1 register".into(),
+        n => format!("{n} registers"),
+    }
 }
 
 /// A mismatch and the frame that carried it.
@@ -115,10 +126,7 @@ pub fn check_pdu(request: &ReadRequest, pdu: &[u8]) -> Result<Answer, Mismatch> 
     if function == request.function | 0x80 {
         return match pdu {
             [_, code] => Ok(Answer::Exception(*code)),
-            _ => Err(Mismatch::ByteCount {
-                byte_count: pdu.get(1).copied().unwrap_or(0),
-                data: pdu.len().saturating_sub(2),
-            }),
+            _ => Err(Mismatch::ExceptionLength(pdu.len())),
         };
     }
     if function != request.function {
@@ -128,10 +136,7 @@ pub fn check_pdu(request: &ReadRequest, pdu: &[u8]) -> Result<Answer, Mismatch> 
         });
     }
     let Some(&byte_count) = pdu.get(1) else {
-        return Err(Mismatch::ByteCount {
-            byte_count: 0,
-            data: 0,
-        });
+        return Err(Mismatch::NoByteCount);
     };
     let data = &pdu[2..];
     if byte_count as usize != data.len() {
@@ -268,7 +273,10 @@ mod tests {
 
     #[test]
     fn every_mismatch_is_named() {
-        let cases: [(&[u8], Mismatch); 6] = [
+        let cases: [(&[u8], Mismatch); 9] = [
+            (&[0x03], Mismatch::NoByteCount),
+            (&[0x83], Mismatch::ExceptionLength(1)),
+            (&[0x83, 2, 0], Mismatch::ExceptionLength(3)),
             (&[0x03, 2, 0, 1], Mismatch::Count { asked: 2, got: 1 }),
             (
                 &[0x03, 4, 0, 1],
@@ -314,7 +322,16 @@ mod tests {
         };
         assert_eq!(
             bad.to_string(),
-            "the answer has 1 registers instead of 2 (01 03 02 00 01)"
+            "the answer has 1 register instead of 2 (01 03 02 00 01)"
+        );
+        let bare = BadAnswer {
+            mismatch: Mismatch::NoByteCount,
+            frame: vec![0, 1, 0, 0, 0, 2, 1, 0x03],
+        };
+        assert_eq!(
+            bare.to_string(),
+            "the answer has no byte count: it is 1 byte, the function code alone \
+             (00 01 00 00 00 02 01 03)"
         );
     }
 

@@ -104,17 +104,23 @@ impl FromStr for Target {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| bad(format!("'{pair}' is not key=value")))?;
-            let number = |max: u64| {
+            let number = |min: u64, max: u64, what: &str| {
                 value
                     .parse::<u64>()
                     .ok()
-                    .filter(|v| *v <= max)
-                    .ok_or_else(|| bad(format!("{key}={value} is not a number up to {max}")))
+                    .filter(|v| (min..=max).contains(v))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "{key}={value}: {what} from {min} to {max} is needed"
+                        ))
+                    })
             };
             match key {
-                "unit" => unit = number(255)? as u8,
-                "timeout" => timeout = Duration::from_millis(number(600_000)?.max(1)),
-                "baud" if scheme == "rtu" => serial.baud = number(4_000_000)?.max(50) as u32,
+                "unit" => unit = number(0, 255, "a unit id")? as u8,
+                "timeout" => timeout = Duration::from_millis(number(1, 600_000, "a time in ms")?),
+                "baud" if scheme == "rtu" => {
+                    serial.baud = number(50, 4_000_000, "a speed in baud")? as u32
+                }
                 "stop" if scheme == "rtu" => {
                     serial.stop = match value {
                         "1" => 1,
@@ -139,9 +145,11 @@ impl FromStr for Target {
             }
             match place.rsplit_once(':') {
                 Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-                    let port = port
-                        .parse()
-                        .map_err(|_| bad(format!("port '{port}' is not a number")))?;
+                    let port = match port.parse::<u64>() {
+                        Ok(n) => u16::try_from(n)
+                            .map_err(|_| bad(format!("port {n} is beyond 65535")))?,
+                        Err(_) => return Err(bad(format!("port '{port}' is not a number"))),
+                    };
                     Ok((host.trim_matches(['[', ']']).to_string(), port))
                 }
                 _ => Ok((place.trim_matches(['[', ']']).to_string(), 502)),
@@ -274,11 +282,12 @@ impl Table {
 pub enum LinkError {
     #[error("{target}: cannot connect: {reason}")]
     Connect { target: String, reason: String },
-    #[error("{target}: no answer within {timeout_ms} ms to a read of registers {registers}")]
+    #[error("{target}: {}", timeout_text(*timeout_ms, registers, heard))]
     Timeout {
         target: String,
         registers: String,
         timeout_ms: u128,
+        heard: Heard,
     },
     #[error("{target}: {reason}; the connection is dropped and will be rebuilt")]
     Io { target: String, reason: String },
@@ -297,6 +306,44 @@ pub enum LinkError {
         registers: String,
         answer: BadAnswer,
     },
+}
+
+/// What arrived during an exchange that timed out, so a line with bad
+/// CRCs or an answer cut short is not taken for a silent unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Heard {
+    #[default]
+    Nothing,
+    /// Frames shaped as the answer, with a bad CRC.
+    BadCrc(u64),
+    /// Bytes of an answer that never finished.
+    Unfinished(u64),
+    /// Bytes that made no answer at all.
+    Noise(u64),
+}
+
+fn timeout_text(timeout_ms: u128, registers: &str, heard: &Heard) -> String {
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let heard = match *heard {
+        Heard::Nothing => {
+            return format!("no answer within {timeout_ms} ms to a read of registers {registers}");
+        }
+        Heard::BadCrc(n) => plural(n, "frame with a bad CRC", "frames with a bad CRC"),
+        Heard::Unfinished(n) => format!(
+            "{} of an answer that never finished",
+            plural(n, "byte", "bytes")
+        ),
+        Heard::Noise(n) => format!("{} that made no answer", plural(n, "byte", "bytes")),
+    };
+    format!(
+        "no good answer within {timeout_ms} ms to a read of registers {registers} (heard {heard})"
+    )
 }
 
 impl LinkError {
@@ -437,6 +484,15 @@ impl Connection {
         }
     }
 
+    /// Whether the RTU bytes held since the request hold the start of an
+    /// answer to it: its unit, then its function or exception.
+    fn holds_a_start(&self, request: &ReadRequest) -> bool {
+        self.received.windows(2).any(|pair| {
+            pair[0] == request.unit
+                && (pair[1] == request.function || pair[1] == request.function | 0x80)
+        }) || self.received == [request.unit]
+    }
+
     async fn exchange_rtu(&mut self, request: &ReadRequest) -> Result<Answer, Failure> {
         let mut chunk = [0u8; 256];
         self.received.clear();
@@ -474,7 +530,9 @@ pub struct Link {
     retry_at: Option<Instant>,
     backoff: Backoff,
     transaction: u16,
-    notes: Vec<String>,
+    /// Reconnections not yet told: after mismatched answers every block
+    /// connects again, and one note says so for them all.
+    unreported_reconnects: u64,
 }
 
 /// Waits between failed connection attempts.
@@ -532,7 +590,7 @@ impl Link {
             retry_at: None,
             backoff: CONNECT_BACKOFF,
             transaction: 0,
-            notes: Vec::new(),
+            unreported_reconnects: 0,
         }
     }
 
@@ -540,9 +598,15 @@ impl Link {
         &self.target
     }
 
-    /// Things worth telling the person watching (reconnections), since the last call.
+    /// Things worth telling the person watching (reconnections), since the
+    /// last call: one line at most.
     pub fn take_notes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.notes)
+        let target = self.target.to_string();
+        match std::mem::take(&mut self.unreported_reconnects) {
+            0 => Vec::new(),
+            1 => vec![format!("{target}: connected again")],
+            n => vec![format!("{target}: connected again ({n} times)")],
+        }
     }
 
     /// Every frame this link has sent and received.
@@ -562,12 +626,14 @@ impl Link {
         let at = |q: f64| {
             (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
         };
+        // To the microsecond: finer is the clock's noise, not the meter's.
+        let us = |ms: Option<f64>| ms.map(|ms| (ms * 1e3).round() / 1e3);
         stats.latency_ms = Latency {
-            min: sorted.first().copied(),
-            p50: at(0.5),
-            p95: at(0.95),
-            p99: at(0.99),
-            max: sorted.last().copied(),
+            min: us(sorted.first().copied()),
+            p50: us(at(0.5)),
+            p95: us(at(0.95)),
+            p99: us(at(0.99)),
+            max: us(sorted.last().copied()),
         };
         stats
     }
@@ -601,16 +667,29 @@ impl Link {
             return Err(LinkError::Io { target, reason });
         }
         self.stats.requests += 1;
+        let before = self.tap.counts();
         let started = Instant::now();
         let exchange = connection.exchange(&request, transaction);
         match tokio::time::timeout(self.target.timeout, exchange).await {
             Err(_) => {
                 self.stats.timeouts += 1;
+                let started_answer = connection.rtu && connection.holds_a_start(&request);
+                let tcp = !connection.rtu;
                 self.poison();
+                let after = self.tap.counts();
+                let crc_errors = after.crc_errors.saturating_sub(before.crc_errors);
+                let bytes = after.bytes_received.saturating_sub(before.bytes_received);
+                let heard = match (crc_errors, bytes) {
+                    (0, 0) => Heard::Nothing,
+                    (0, n) if tcp || started_answer => Heard::Unfinished(n),
+                    (0, n) => Heard::Noise(n),
+                    (k, _) => Heard::BadCrc(k),
+                };
                 Err(LinkError::Timeout {
                     target,
                     registers: request.registers(),
                     timeout_ms: self.target.timeout.as_millis(),
+                    heard,
                 })
             }
             Ok(Err(Failure::Io(reason))) => {
@@ -711,7 +790,7 @@ impl Link {
         };
         if self.connected_before {
             self.stats.reconnects += 1;
-            self.notes.push(format!("{target}: connected again"));
+            self.unreported_reconnects += 1;
         }
         self.connected_before = true;
         self.retry_at = None;
@@ -828,6 +907,105 @@ mod tests {
         }
     }
 
+    #[test]
+    fn values_out_of_range_are_refused_with_the_range() {
+        for (bad, why) in [
+            (
+                "tcp://x?timeout=0",
+                "'tcp://x?timeout=0': timeout=0: a time in ms from 1 to 600000 is needed;",
+            ),
+            (
+                "tcp://x?timeout=600001",
+                "timeout=600001: a time in ms from 1 to 600000 is needed;",
+            ),
+            (
+                "tcp://127.0.0.1:99999",
+                "'tcp://127.0.0.1:99999': port 99999 is beyond 65535;",
+            ),
+            (
+                "rtu:///dev/ttyS0?baud=10",
+                "baud=10: a speed in baud from 50 to 4000000 is needed;",
+            ),
+            (
+                "tcp://x?unit=256",
+                "unit=256: a unit id from 0 to 255 is needed;",
+            ),
+        ] {
+            let err = bad.parse::<Target>().unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let t: Target = "tcp://x:65535?timeout=1".parse().unwrap();
+        assert_eq!(t.timeout, Duration::from_millis(1));
+    }
+
+    /// Reads registers 30..31 from a device on loopback that answers the
+    /// first request with `answer` and then stays quiet.
+    fn timed_out_with(scheme: &str, answer: Vec<u8>) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let device = tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 8];
+                socket.read_exact(&mut request).await.unwrap();
+                socket.write_all(&answer).await.unwrap();
+                // Held open and silent until the read gives up.
+                let mut rest = [0u8; 64];
+                while socket.read(&mut rest).await.is_ok_and(|n| n > 0) {}
+            });
+            let target: Target = format!("{scheme}://127.0.0.1:{port}?timeout=200")
+                .parse()
+                .unwrap();
+            let mut link = Link::new(target);
+            let error = link.read(Table::Holding, 29, 2).await.unwrap_err();
+            drop(link);
+            let _ = device.await;
+            assert!(matches!(error, LinkError::Timeout { .. }), "{error}");
+            error.to_string()
+        })
+    }
+
+    #[test]
+    fn a_timeout_says_what_was_heard() {
+        let mut answer = vec![0x01, 0x03, 0x04, 0x12, 0x34, 0x56, 0x78];
+        answer.extend_from_slice(&(super::super::tap::crc16(&answer) ^ 0x0101).to_le_bytes());
+        let at = |port_free: String| {
+            port_free
+                .split_once(": ")
+                .map(|(_, m)| m.to_string())
+                .unwrap()
+        };
+        assert_eq!(
+            at(timed_out_with("rtu+tcp", answer)),
+            "no good answer within 200 ms to a read of registers 30..31 \
+             (heard 1 frame with a bad CRC)"
+        );
+        // An MBAP header and nothing after it.
+        assert_eq!(
+            at(timed_out_with("tcp", vec![0, 1, 0, 0, 0, 7, 1])),
+            "no good answer within 200 ms to a read of registers 30..31 \
+             (heard 7 bytes of an answer that never finished)"
+        );
+        assert_eq!(
+            at(timed_out_with("rtu+tcp", vec![0x01, 0x03, 0x04, 0x12])),
+            "no good answer within 200 ms to a read of registers 30..31 \
+             (heard 4 bytes of an answer that never finished)"
+        );
+        assert_eq!(
+            at(timed_out_with("rtu+tcp", vec![0x55, 0xAA, 0x00])),
+            "no good answer within 200 ms to a read of registers 30..31 \
+             (heard 3 bytes that made no answer)"
+        );
+        assert_eq!(
+            at(timed_out_with("tcp", Vec::new())),
+            "no answer within 200 ms to a read of registers 30..31"
+        );
+    }
+
     fn rtu_answer(words: u16) -> Vec<u8> {
         let [hi, lo] = words.to_be_bytes();
         let mut frame = vec![0x01, 0x03, 0x02, hi, lo];
@@ -884,6 +1062,21 @@ mod tests {
         );
         // Without the wait for quiet, the late answer is taken.
         assert_eq!(drained_with_gap(Duration::ZERO), Some(vec![0xDEAD]));
+    }
+
+    #[test]
+    fn latencies_are_kept_to_the_microsecond() {
+        let mut link = Link::new("tcp://127.0.0.1:1".parse().unwrap());
+        link.latencies = vec![1.281_907_000_000_000_1, 0.000_4, 12.345_5];
+        let latency = link.stats().latency_ms;
+        assert_eq!(
+            [latency.min, latency.p50, latency.max],
+            [Some(0.0), Some(1.282), Some(12.346)]
+        );
+        assert_eq!(
+            serde_json::to_string(&latency).unwrap(),
+            r#"{"min":0.0,"p50":1.282,"p95":12.346,"p99":12.346,"max":12.346}"#
+        );
     }
 
     #[test]

@@ -169,6 +169,10 @@ impl Tap {
         }
     }
 
+    fn is_rtu(&self) -> bool {
+        matches!(self.framing, Framing::Rtu { .. })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         match self.state.lock() {
             Ok(guard) => guard,
@@ -354,24 +358,35 @@ impl Tap {
             ),
             Framing::Rtu { .. } => (None, &bytes[..0], Some(false)),
         };
-        let noise = || format!("noise ({} bytes)", bytes.len());
+        let noise = || match bytes.len() {
+            1 => "noise (1 byte)".to_string(),
+            n => format!("noise ({n} bytes)"),
+        };
         let (decode, crc) = match (junk, crc) {
-            (Some(Junk::Noise), _) => (noise(), crc.map(|_| false)),
+            (Some(Junk::Noise), _) => (noise(), None),
             (Some(Junk::BadCrc), _) => ("bad CRC: dropped".to_string(), Some(false)),
             (None, Some(false))
                 if unit.is_none() || rtu_response_length(&bytes) != Some(bytes.len()) =>
             {
-                (noise(), crc)
+                (noise(), None)
             }
             (None, Some(false)) => ("bad CRC: dropped".to_string(), crc),
             (None, _) => (describe(direction, pdu), crc),
+        };
+        // Noise has no unit, function or CRC to speak of: the bytes that
+        // happen to stand where they would are not shown as such.
+        let is_noise = direction == Direction::Received && crc.is_none() && self.is_rtu();
+        let (unit, function) = if is_noise {
+            (None, None)
+        } else {
+            (unit, pdu.first().copied())
         };
         s.frames.push_back(Frame {
             time: Local::now(),
             direction,
             gap,
             unit,
-            function: pdu.first().copied(),
+            function,
             bytes,
             crc_ok: crc,
             decode,
@@ -436,8 +451,9 @@ fn describe(direction: Direction, pdu: &[u8]) -> String {
     match (direction, function) {
         (Direction::Sent, 0x03 | 0x04) => match (word(1), word(3)) {
             (Some(address), Some(count)) => {
+                let s = if count == 1 { "" } else { "s" };
                 format!(
-                    "read {count} {table} registers from {} (address {address})",
+                    "read {count} {table} register{s} from {} (address {address})",
                     address as u32 + 1
                 )
             }
@@ -450,7 +466,8 @@ fn describe(direction: Direction, pdu: &[u8]) -> String {
                 .map(|w| format!("{w:04X}"))
                 .collect();
             let more = if n > 4 { " …" } else { "" };
-            format!("{n} registers: {}{more}", shown.join(" "))
+            let s = if n == 1 { "" } else { "s" };
+            format!("{n} register{s}: {}{more}", shown.join(" "))
         }
         (_, f) => format!("function {f:02X}, {} bytes", pdu.len()),
     }
@@ -507,6 +524,36 @@ mod tests {
         assert_eq!(frames[2].crc_ok, Some(true));
         assert!(frames[2].line().contains("05 03 04 43 66 40 00"));
         assert!(tap.take_new().is_empty());
+    }
+
+    #[test]
+    fn noise_rows_claim_no_unit_function_or_crc_and_one_is_singular() {
+        let tap = Tap::new(Framing::Rtu { baud: 19200 });
+        tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x01]));
+        // Bytes where a unit and function would be, then a one-register answer.
+        tap.received(&[0xD7, 0xD6, 0x10, 0x20, 0x30, 0x40]);
+        tap.flush();
+        tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x01]));
+        tap.received(&rtu_frame(&[0x05, 0x03, 0x02, 0x12, 0x34]));
+        let frames = tap.take_new();
+        let noise = &frames[1];
+        assert_eq!(noise.decode, "noise (6 bytes)");
+        assert_eq!(
+            (noise.unit, noise.function, noise.crc_ok),
+            (None, None, None)
+        );
+        let line = noise.line();
+        assert!(
+            line.contains("unit   - fc  -  D7 D6 10 20 30 40  noise (6 bytes)"),
+            "{line}"
+        );
+        assert!(!line.contains("CRC"), "{line}");
+        assert_eq!(
+            frames[0].decode,
+            "read 1 holding register from 3028 (address 3027)"
+        );
+        assert_eq!(frames[3].decode, "1 register: 1234");
+        assert_eq!(tap.counts().crc_errors, 0);
     }
 
     #[test]

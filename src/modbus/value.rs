@@ -111,8 +111,14 @@ impl Serialize for PointValue {
     /// missing values as null.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            PointValue::Number(v) if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 => {
+            // Every whole f64 below 2^63 (2^64 if positive) converts
+            // exactly: an f32 reading 9.223372e15 prints 9223372000000000,
+            // not with a `.0`. `i64::MAX as f64` is 2^63 itself.
+            PointValue::Number(v) if v.fract() == 0.0 && v.abs() < i64::MAX as f64 => {
                 serializer.serialize_i64(*v as i64)
+            }
+            PointValue::Number(v) if v.fract() == 0.0 && (0.0..u64::MAX as f64).contains(v) => {
+                serializer.serialize_u64(*v as u64)
             }
             PointValue::Number(v) => serializer.serialize_f64(*v),
             PointValue::Integer(v) => match (i64::try_from(*v), u64::try_from(*v)) {
@@ -431,6 +437,18 @@ mod tests {
         let value = decode(PointType::F32, &regs, WordOrder::HighFirst, 1.0);
         assert_eq!(value, PointValue::Number(229.99));
         assert_eq!(serde_json::to_string(&value).unwrap(), "229.99");
+        // Whole values print as integers however large, without a `.0`.
+        for (value, json) in [
+            (9.223372e15f32, "9223372000000000"),
+            (-9.223372e15, "-9223372000000000"),
+            (1e19, "10000000000000000000"),
+            (3.4028235e38, "3.4028235e+38"),
+        ] {
+            let bits = value.to_bits();
+            let words = [(bits >> 16) as u16, bits as u16];
+            let decoded = decode(PointType::F32, &words, WordOrder::HighFirst, 1.0);
+            assert_eq!(serde_json::to_string(&decoded).unwrap(), json, "{value}");
+        }
         let minus_zero = decode(PointType::F32, &[0x8000, 0], WordOrder::HighFirst, 1.0);
         assert!(minus_zero.number().unwrap().is_sign_positive());
         let pf = encode_power_factor(0.9, -1.0, WordOrder::HighFirst);
