@@ -4,10 +4,16 @@ use std::borrow::Cow;
 
 /// Characters that would let a peer steer the terminal: C0 and C1 controls
 /// (ESC starts ANSI and OSC sequences), DEL, and the bidirectional overrides
-/// that make text display in an order other than it is stored.
+/// that make text display in an order other than it is stored; also the
+/// line and paragraph separators (a line break to some readers and none to
+/// others), the byte order mark and the tag characters, which hide text.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}'
+        )
 }
 
 /// Replaces every unsafe character with U+FFFD, so the reader sees that something was there.
@@ -35,6 +41,10 @@ mod tests {
         );
         assert_eq!(for_terminal("\u{202E}gnp.exe"), "\u{FFFD}gnp.exe");
         assert_eq!(for_terminal("a\u{9b}31m"), "a\u{FFFD}31m");
+        assert_eq!(
+            for_terminal("L1\u{2028}L2\u{feff}\u{e0041}"),
+            "L1\u{FFFD}L2\u{FFFD}\u{FFFD}"
+        );
     }
 
     #[test]
