@@ -415,6 +415,8 @@ fn an_idle_flood_past_the_cap_never_locks_a_technician_out() {
         log.contains("4 connections is the cap (--max-connections)"),
         "{log}"
     );
+    // One told to make room no longer counts: the cap is never shown passed.
+    assert!(!log.contains("(5 of at most 4 open)"), "{log}");
 }
 
 #[test]
@@ -501,9 +503,15 @@ fn a_client_that_reads_no_answers_still_makes_room() {
     }
     // A new client takes the place of the one not reading.
     let mut technician = connect(server.port);
-    server.wait_for_log(&format!(
-        "tcp client {hog_peer} disconnected: closed to make room for a new client"
-    ));
+    // Closed to make room, or, on a machine slow enough, for not reading
+    // within the write timeout first: either way its socket is gone.
+    let gone = format!("tcp client {hog_peer} disconnected: ");
+    let log = server.wait_for_log(&gone);
+    let why = log.lines().find(|l| l.contains(&gone)).unwrap_or_default();
+    assert!(
+        why.contains("closed to make room") || why.contains("took none of its answers"),
+        "{why}"
+    );
     assert_eq!(ask(&mut technician, 1, &READ_VOLTAGE)[..2], [0x03, 0x04]);
 }
 

@@ -459,12 +459,16 @@ fn a_raw_csv_has_a_header_naming_each_value_by_its_register() {
         "--address",
         "3028",
         "--quantity",
-        "1",
+        "2",
         "--csv",
         "--once",
     ]);
     assert_eq!(status, Some(3));
-    assert_eq!(stdout.lines().next(), Some("time,3028"), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "time,3028,3029", "{stdout}");
+    // One empty cell under each column, so a spreadsheet keeps them aligned.
+    assert_eq!(lines[1].matches(',').count(), 2, "{stdout}");
+    assert!(lines[1].ends_with(",,"), "{stdout}");
 }
 
 #[test]

@@ -41,13 +41,16 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
             result = watch(args, &map, &mut link, &mut save, &mut run) => result,
             signal = stop.next() => {
                 let name = signal.context("cannot wait for a signal to stop")?;
-                eprintln!("stopped at {name}");
+                // After SIGHUP the terminal may be gone: a failed write must
+                // not turn a clean stop into a panic.
+                let _ = writeln!(std::io::stderr(), "stopped at {name}");
                 Ok(())
             }
         }
     });
     let s = link.stats();
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "{} requests, {} responses, {} timeouts, {} exceptions, {} mismatched answers, {} CRC errors, {} noise bytes, {} reconnects, {} bytes sent, {} received",
         s.requests,
         s.responses,

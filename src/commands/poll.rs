@@ -41,7 +41,9 @@ pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
             result = poll_loop(args, target, &mut run) => result,
             signal = stop.next() => {
                 let name = signal.context("cannot wait for a signal to stop")?;
-                eprintln!("stopped at {name}");
+                // After SIGHUP the terminal may be gone: a failed write must
+                // not turn a clean stop into a panic.
+                let _ = writeln!(std::io::stderr(), "stopped at {name}");
                 Ok(())
             }
         }
@@ -376,7 +378,13 @@ fn print_raw(
             }
         }
         Err(e) if args.csv => {
-            writeln!(out, "{time},")?;
+            // An empty cell under every column, so the rows stay aligned.
+            let mut row = csv::Row::new();
+            row.plain(time);
+            for _ in raw.starts() {
+                row.field("");
+            }
+            write!(out, "{}", row.line())?;
             eprintln!("error: {}", for_terminal(&e));
         }
         Err(e) => writeln!(out, "{time}  error: {}", for_terminal(&e))?,

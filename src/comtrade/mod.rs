@@ -476,8 +476,13 @@ fn finish(
         } else {
             format!("jumps {:.6} s ahead", jump.step_s)
         };
+        let usual = if typical.is_finite() {
+            format!("where records are {typical:.6} s apart")
+        } else {
+            "and no record's comes after the one before".to_string()
+        };
         capture.warnings.push(format!(
-            "{}: record {}: its timestamp {how} of the record before, where records are {typical:.6} s apart; the gap is measured as it is stamped",
+            "{}: record {}: its timestamp {how} of the record before, {usual}; measured as stamped",
             dat.display(),
             jump.record + 1
         ));

@@ -239,7 +239,7 @@ pub struct StampJump {
 
 impl Timing {
     /// With timestamps: the usual step between records (the median of the
-    /// first ten thousand), and the records whose stamp runs back or jumps
+    /// first ten thousand that go forward; infinite when none do), and the records whose stamp runs back or jumps
     /// ahead more than [`JUMP_FACTOR`] usual steps, the first `most` of them
     /// and how many in all. Rates give none.
     pub fn stamp_jumps(
@@ -259,11 +259,10 @@ impl Timing {
             .filter_map(step)
             .filter(|s| *s > 0.0)
             .collect();
-        if usual.is_empty() {
-            return (0.0, Vec::new(), 0);
-        }
         usual.sort_by(f64::total_cmp);
-        let typical = usual[usual.len() / 2];
+        // With no step forward at all there is no usual step: every step
+        // back is still one.
+        let typical = usual.get(usual.len() / 2).copied().unwrap_or(f64::INFINITY);
         let (mut jumps, mut all) = (Vec::new(), 0);
         for record in 1..count {
             match step(record) {
@@ -435,6 +434,10 @@ mod tests {
         assert!(jumps[1].step_s < 0.0);
         let (_, first, all) = timing.stamp_jumps(stamps.len(), |i| Some(stamps[i]), 1);
         assert_eq!((first.len(), all), (1, 2));
+        let backwards = [300, 200, 100, 0];
+        let (_, jumps, all) = timing.stamp_jumps(4, |i| Some(backwards[i]), 5);
+        assert_eq!(all, 3, "every step of a capture stamped backwards");
+        assert!(jumps.iter().all(|j| j.step_s < 0.0));
         let rates = Timing::Rates(vec![]);
         assert_eq!(rates.stamp_jumps(8, |i| Some(stamps[i]), 5).2, 0);
     }

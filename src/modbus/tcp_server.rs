@@ -6,8 +6,9 @@
 //! at the connection cap a new client takes the place of one that has
 //! never sent a whole request (the oldest), or else of the one idle the
 //! longest, so neither idle sockets nor a stream of fresh ones lock out a
-//! technician who polls. A connection counts against the cap until its
-//! socket is closed.
+//! technician who polls. A connection told to make room no longer counts
+//! against the cap; every wait of its conversation watches for that word,
+//! so its socket closes at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -144,7 +145,8 @@ pub async fn serve_tcp(
                     evict: Some(evict),
                 },
             );
-            (id, all.open.len())
+            let counted = all.open.values().filter(|c| c.evict.is_some()).count();
+            (id, counted)
         };
         events(ServerEvent::Connected { peer, open, cap });
         let clients = Arc::clone(&clients);
