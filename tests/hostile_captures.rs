@@ -320,6 +320,22 @@ fn a_cfg_larger_than_any_is_refused_before_it_is_read_whole() {
 }
 
 #[test]
+fn a_cff_that_does_not_open_with_its_marker_is_not_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let cff = dir.path().join("junk.cff");
+    std::fs::write(&cff, "no marker here\n").unwrap();
+    // Sparse: 2 GiB said, so reading it whole would show in memory and time.
+    let file = std::fs::OpenOptions::new().append(true).open(&cff).unwrap();
+    file.set_len(2 << 30).unwrap();
+    let (_, err) = ended(&meterscope(&["info", cff.to_str().unwrap()]), 1);
+    assert!(err.contains("junk.cff:1"), "{err}");
+    assert!(
+        err.contains("opens with a '--- file type: CFG ---' line"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_header_larger_than_any_is_cut_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Ascii::default().write(dir.path(), "talk", &wave(80, 0.1));

@@ -57,6 +57,17 @@ fn marker(line: &[u8]) -> Option<Marker> {
     })
 }
 
+/// Whether `head`, the start of a file, opens with the CFG marker (after a
+/// byte order mark or blank lines), as every .cff does: anything else is
+/// refused before the whole file is read.
+pub fn opens_with_cfg_marker(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.split(|&b| b == b'\n')
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .and_then(marker)
+        .is_some_and(|m| m.kind == "CFG")
+}
+
 /// Splits a .cff into its sections.
 pub fn split<'a>(file: &Path, bytes: &'a [u8], warnings: &mut Vec<String>) -> Result<CffParts<'a>> {
     let mut parts = CffParts::default();
@@ -194,6 +205,24 @@ pub fn dat_marker(data_type: DataType, length: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cff_is_known_by_its_first_line() {
+        assert!(opens_with_cfg_marker(
+            b"--- file type: CFG ---\r\nST,1,2013\r\n"
+        ));
+        assert!(opens_with_cfg_marker(
+            b"\xEF\xBB\xBF\r\n\n---file type CFG---\n"
+        ));
+        assert!(!opens_with_cfg_marker(b"xxxxxxxx"));
+        assert!(!opens_with_cfg_marker(
+            b"ST,1,2013\n--- file type: CFG ---\n"
+        ));
+        assert!(!opens_with_cfg_marker(
+            b"--- file type: DAT BINARY: 4 ---\n"
+        ));
+        assert!(!opens_with_cfg_marker(b""));
+    }
 
     #[test]
     fn loose_markers_are_recognised() {

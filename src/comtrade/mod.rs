@@ -364,6 +364,15 @@ fn read_samples(
 }
 
 fn read_cff(path: &Path, options: &ReadOptions) -> Result<Capture> {
+    let (head, _) = read_at_most(path, MAX_LINE_BYTES as u64)?;
+    if !cff::opens_with_cfg_marker(&head) {
+        return Err(ComtradeError::format(
+            path,
+            Location::Line(1),
+            "CFG marker",
+            "a .cff opens with a '--- file type: CFG ---' line and this one does not; not read further",
+        ));
+    }
     let bytes = read_file(path)?;
     Capture::from_cff_bytes(path, &bytes, options.encoding)
 }
