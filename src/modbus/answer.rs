@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::rtu_frames::{Length, crc_ok, response_length};
-use super::tap::{crc16, hex};
+use super::tap::{hex, push_crc};
 use super::tcp_server::MAX_MBAP_LENGTH;
 
 /// One read: function 03 or 04, `count` registers from PDU address `address`.
@@ -38,7 +38,7 @@ impl ReadRequest {
     pub fn rtu_frame(&self) -> Vec<u8> {
         let mut frame = vec![self.unit];
         frame.extend_from_slice(&self.pdu());
-        frame.extend_from_slice(&crc16(&frame).to_le_bytes());
+        push_crc(&mut frame);
         frame
     }
 
@@ -249,6 +249,7 @@ pub fn check_rtu(request: &ReadRequest, frame: &[u8]) -> Result<Answer, Mismatch
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::tap::crc16;
 
     const READ: ReadRequest = ReadRequest {
         unit: 1,

@@ -19,6 +19,7 @@ use super::answer::{
     Answer, BadAnswer, ReadRequest, check_mbap_ids, check_pdu, check_rtu, find_rtu_answer,
     mbap_pdu_length,
 };
+use super::backoff::Backoff;
 use super::tap::{Framing, Tap, frame_gap};
 
 /// Where a meter is and how to talk to it.
@@ -538,36 +539,6 @@ pub struct Link {
 /// Waits between failed connection attempts.
 const CONNECT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
-/// A wait between attempts that doubles after each failure, up to a
-/// ceiling, so a device that is gone for long is not hammered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    first: Duration,
-    last: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    pub const fn new(first: Duration, last: Duration) -> Backoff {
-        Backoff {
-            first,
-            last,
-            next: first,
-        }
-    }
-
-    /// The wait before the next attempt; the one after it is twice as long.
-    pub fn next_wait(&mut self) -> Duration {
-        let wait = self.next;
-        self.next = (self.next * 2).min(self.last);
-        wait
-    }
-
-    /// After a success the next failure waits the shortest time again.
-    pub fn reset(&mut self) {
-        self.next = self.first;
-    }
-}
 /// Quiet time on a serial line after a timeout or a bad answer, so a late
 /// answer ends before the next request.
 const RTU_GUARD: Duration = Duration::from_millis(100);
@@ -1080,14 +1051,5 @@ mod tests {
             serde_json::to_string(&latency).unwrap(),
             r#"{"min":0.0,"p50":1.282,"p95":12.346,"p99":12.346,"max":12.346}"#
         );
-    }
-
-    #[test]
-    fn backoff_doubles_to_its_ceiling_and_starts_again() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(300));
-        let waits: Vec<u128> = (0..4).map(|_| backoff.next_wait().as_millis()).collect();
-        assert_eq!(waits, [100, 200, 300, 300]);
-        backoff.reset();
-        assert_eq!(backoff.next_wait(), Duration::from_millis(100));
     }
 }

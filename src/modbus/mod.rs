@@ -2,6 +2,7 @@
 //! console's client links.
 
 pub mod answer;
+pub mod backoff;
 pub mod coverage;
 pub mod image;
 pub mod link;

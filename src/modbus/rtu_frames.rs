@@ -254,7 +254,7 @@ mod tests {
 
     fn frame(body: &[u8]) -> Vec<u8> {
         let mut frame = body.to_vec();
-        frame.extend_from_slice(&crc16(body).to_le_bytes());
+        crate::modbus::tap::push_crc(&mut frame);
         frame
     }
 

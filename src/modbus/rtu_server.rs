@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::backoff::Backoff;
 use super::link::SerialSettings;
 use super::rtu_frames::{
     Length, Piece, RtuSplitter, Shapes, bad_frame_tail, give_up_after, request_length,
 };
 use super::server::{Events, MeterService, Reply, ServerEvent};
-use super::tap::crc16;
+use super::tap::push_crc;
 
 /// Line noise is reported at most this often.
 pub const NOISE_REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -42,26 +43,11 @@ pub enum PortError {
 /// once a port has proved itself, by carrying a frame or staying up for
 /// the longest wait: a port that opens and fails at once is tried less
 /// and less often, not every half second for ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    fn new() -> Backoff {
-        Backoff { next: RETRY_FIRST }
+fn wait_after_failure(backoff: &mut Backoff, frames: u64, up_for: Duration) -> Duration {
+    if frames > 0 || up_for >= RETRY_LAST {
+        backoff.reset();
     }
-
-    /// The wait after a failure, the port having carried `frames` frames
-    /// over `up_for`.
-    fn failed(&mut self, frames: u64, up_for: Duration) -> Duration {
-        if frames > 0 || up_for >= RETRY_LAST {
-            self.next = RETRY_FIRST;
-        }
-        let wait = self.next;
-        self.next = (self.next * 2).min(RETRY_LAST);
-        wait
-    }
+    backoff.next_wait()
 }
 
 /// Noise and CRC counts of one line.
@@ -136,7 +122,7 @@ pub async fn serve_rtu(
         due: None,
     };
     let mut port = Some(port);
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(RETRY_FIRST, RETRY_LAST);
     loop {
         let open = match port.take() {
             Some(open) => open,
@@ -148,7 +134,7 @@ pub async fn serve_rtu(
                     open
                 }
                 Err(e) => {
-                    let retry_in = backoff.failed(0, Duration::ZERO);
+                    let retry_in = wait_after_failure(&mut backoff, 0, Duration::ZERO);
                     events(ServerEvent::PortUnavailable {
                         device: settings.device.clone(),
                         reason: e.to_string(),
@@ -162,7 +148,8 @@ pub async fn serve_rtu(
         let opened = Instant::now();
         let frames_before = line.total.frames;
         let reason = serve_port(open, &settings, &service, &events, &mut line).await;
-        let retry_in = backoff.failed(
+        let retry_in = wait_after_failure(
+            &mut backoff,
             line.total.frames.saturating_sub(frames_before),
             opened.elapsed(),
         );
@@ -247,8 +234,7 @@ fn answer(service: &MeterService, frame: &[u8]) -> Option<Vec<u8>> {
             let mut answer = Vec::with_capacity(pdu.len() + 3);
             answer.push(unit);
             answer.extend_from_slice(&pdu);
-            let crc = crc16(&answer);
-            answer.extend_from_slice(&crc.to_le_bytes());
+            push_crc(&mut answer);
             Some(answer)
         }
         Reply::Silence | Reply::NotModbus(_) => None,
@@ -261,9 +247,9 @@ mod tests {
 
     #[test]
     fn a_port_that_fails_at_once_is_tried_less_and_less_often() {
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(RETRY_FIRST, RETRY_LAST);
         let waits: Vec<Duration> = (0..8)
-            .map(|_| backoff.failed(0, Duration::from_millis(1)))
+            .map(|_| wait_after_failure(&mut backoff, 0, Duration::from_millis(1)))
             .collect();
         let ms = |n| Duration::from_millis(n);
         assert_eq!(
@@ -280,8 +266,8 @@ mod tests {
             ]
         );
         // A port that carried a frame, or stayed up, starts again at the first.
-        assert_eq!(backoff.failed(1, ms(1)), ms(500));
-        assert_eq!(backoff.failed(0, ms(1)), ms(1000));
-        assert_eq!(backoff.failed(0, RETRY_LAST), ms(500));
+        assert_eq!(wait_after_failure(&mut backoff, 1, ms(1)), ms(500));
+        assert_eq!(wait_after_failure(&mut backoff, 0, ms(1)), ms(1000));
+        assert_eq!(wait_after_failure(&mut backoff, 0, RETRY_LAST), ms(500));
     }
 }

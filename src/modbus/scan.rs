@@ -8,8 +8,9 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::answer::{ReadRequest, find_rtu_answer};
-use super::link::{Backoff, SerialSettings, exception_name};
-use super::tap::{crc16, frame_gap};
+use super::backoff::Backoff;
+use super::link::{SerialSettings, exception_name};
+use super::tap::frame_gap;
 use crate::sanitize::for_terminal;
 
 /// Attempts at a port that failed in the middle of a sweep (an adapter
@@ -128,24 +129,20 @@ pub fn parse_units(text: &str) -> Result<Vec<u8>, String> {
     Ok(units)
 }
 
-/// The read a scan sends: function 03, one register, with its CRC.
-pub fn probe(unit: u8, register: u16) -> Vec<u8> {
-    let address = register.saturating_sub(1).to_be_bytes();
-    let mut frame = vec![unit, 0x03, address[0], address[1], 0x00, 0x01];
-    frame.extend_from_slice(&crc16(&frame).to_le_bytes());
-    frame
+/// The read a scan sends: function 03, one register (numbered from 1).
+pub fn probe(unit: u8, register: u16) -> ReadRequest {
+    ReadRequest {
+        unit,
+        function: 0x03,
+        address: register.saturating_sub(1),
+        count: 1,
+    }
 }
 
 /// Whether `bytes` hold a well-formed answer from `unit` to a probe,
 /// wherever it starts among noise; found as the links find theirs.
 pub fn answer(bytes: &[u8], unit: u8) -> Option<Reply> {
-    let probe = ReadRequest {
-        unit,
-        function: 0x03,
-        address: 0,
-        count: 1,
-    };
-    let found = find_rtu_answer(&probe, bytes)?;
+    let found = find_rtu_answer(&probe(unit, 1), bytes)?;
     let frame = &bytes[found.clone()];
     let function = frame[1];
     Some(Reply {
@@ -165,7 +162,7 @@ pub async fn ask(
     baud: u32,
     noise: &mut u64,
 ) -> std::io::Result<Option<Reply>> {
-    port.write_all(&probe(unit, register)).await?;
+    port.write_all(&probe(unit, register).rtu_frame()).await?;
     let deadline = Instant::now() + timeout;
     let mut received = Vec::new();
     let mut dropped = 0u64;
@@ -265,7 +262,7 @@ mod tests {
     #[test]
     fn answers_are_recognised_in_noise() {
         let mut reply = vec![0x05, 0x83, 0x02];
-        reply.extend_from_slice(&crc16(&reply).to_le_bytes());
+        crate::modbus::tap::push_crc(&mut reply);
         let mut noisy = vec![0x00, 0xFF];
         noisy.extend_from_slice(&reply);
         assert_eq!(
@@ -282,7 +279,7 @@ mod tests {
         assert_eq!(answer(&noisy, 6), None);
         assert_eq!(answer(&reply[..4], 5), None);
         assert_eq!(
-            probe(1, 1),
+            probe(1, 1).rtu_frame(),
             [0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x84, 0x0A]
         );
     }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use super::link::exception_name;
-use super::rtu_frames::{Piece, RtuSplitter, Shapes, crc_ok, give_up_after, response_length};
+use super::rtu_frames::{
+    Piece, RtuSplitter, Shapes, crc_ok, give_up_after, request_length, response_length,
+};
 
 /// Frames kept in memory; older ones are dropped first.
 pub const FRAME_MEMORY: usize = 10_000;
@@ -94,6 +96,12 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02X}");
     }
     out
+}
+
+/// Appends the CRC of `frame`, low byte first, as RTU sends it.
+pub fn push_crc(frame: &mut Vec<u8>) {
+    let crc = crc16(frame);
+    frame.extend_from_slice(&crc.to_le_bytes());
 }
 
 /// CRC-16/MODBUS: polynomial 0xA001 reflected, initial 0xFFFF, sent low byte first.
@@ -213,7 +221,7 @@ impl Tap {
         loop {
             let length = match self.framing {
                 Framing::Tcp => tcp_length(&s.tx),
-                Framing::Rtu { .. } => rtu_request_length(&s.tx),
+                Framing::Rtu { .. } => request_length(&s.tx).known(),
             };
             match length {
                 Some(n) if n <= s.tx.len() => {
@@ -229,7 +237,7 @@ impl Tap {
         }
         if matches!(self.framing, Framing::Rtu { .. })
             && !s.tx.is_empty()
-            && rtu_request_length(&s.tx).is_none()
+            && request_length(&s.tx).known().is_none()
         {
             // A request of a shape we do not parse: take the write as the frame.
             let frame = std::mem::take(&mut s.tx);
@@ -311,7 +319,7 @@ impl Tap {
         let rtu = matches!(self.framing, Framing::Rtu { .. });
         let tail = (0..bytes.len()).find(|&start| {
             rtu && s.asked == Some(bytes[start])
-                && rtu_response_length(&bytes[start..]) == Some(bytes.len() - start)
+                && response_length(&bytes[start..]).known() == Some(bytes.len() - start)
         });
         match tail {
             Some(start) => {
@@ -366,7 +374,7 @@ impl Tap {
             (Some(Junk::Noise), _) => (noise(), None),
             (Some(Junk::BadCrc), _) => ("bad CRC: dropped".to_string(), Some(false)),
             (None, Some(false))
-                if unit.is_none() || rtu_response_length(&bytes) != Some(bytes.len()) =>
+                if unit.is_none() || response_length(&bytes).known() != Some(bytes.len()) =>
             {
                 (noise(), None)
             }
@@ -420,19 +428,6 @@ fn tcp_length(bytes: &[u8]) -> Option<usize> {
     (bytes.len() >= 6).then(|| 6 + u16::from_be_bytes([bytes[4], bytes[5]]) as usize)
 }
 
-/// Length of an RTU request, by its function code.
-fn rtu_request_length(bytes: &[u8]) -> Option<usize> {
-    match bytes.get(1)? {
-        0x01..=0x06 => Some(8),
-        0x0F | 0x10 => bytes.get(6).map(|n| 9 + *n as usize),
-        _ => None,
-    }
-}
-
-fn rtu_response_length(bytes: &[u8]) -> Option<usize> {
-    response_length(bytes).known()
-}
-
 /// A one-line reading of a PDU.
 fn describe(direction: Direction, pdu: &[u8]) -> String {
     let word = |k: usize| pdu.get(k..k + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
@@ -480,7 +475,7 @@ mod tests {
 
     fn rtu_frame(body: &[u8]) -> Vec<u8> {
         let mut frame = body.to_vec();
-        frame.extend_from_slice(&crc16(body).to_le_bytes());
+        push_crc(&mut frame);
         frame
     }
 
