@@ -46,3 +46,15 @@ impl StopSignals {
         }
     }
 }
+
+/// Runs `work` until it ends, `Ok(output)`, or a stop signal comes first,
+/// `Err(name of the signal)`.
+pub async fn until_stopped<T>(
+    work: impl std::future::Future<Output = T>,
+) -> std::io::Result<Result<T, &'static str>> {
+    let mut stop = StopSignals::install()?;
+    tokio::select! {
+        done = work => Ok(Ok(done)),
+        signal = stop.next() => signal.map(Err),
+    }
+}

@@ -1208,6 +1208,39 @@ fn started(args: &[&str]) -> (Running, Heard, Heard) {
 }
 
 #[test]
+fn sigterm_ends_a_scan_with_what_it_found() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_socat, a, b) = pty_pair_in(dir.path());
+    let (_server, _) = serve(&["--rtu", &a, "--parity", "none", "--unit", "2"]);
+    let (mut scan, stdout, stderr) = started(&[
+        "scan",
+        "--port",
+        &b,
+        "--bauds",
+        "19200",
+        "--parity",
+        "none",
+        "--units",
+        "1-247",
+        "--timeout",
+        "80ms",
+        "--json",
+    ]);
+    // Past unit 2, long before the sweep ends.
+    stderr.wait_for("(5/247)");
+    signal(&scan, "TERM");
+    let status = scan.0.wait().expect("scan ends");
+    let (stdout, stderr) = (stdout.all(), stderr.all());
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("stopped at SIGTERM"), "{stderr}");
+    let found: Value = serde_json::from_str(&stdout).expect("what was found, as JSON");
+    assert_eq!(found[0]["unit"], 2, "{found}");
+}
+
+#[test]
 fn sigterm_ends_poll_and_monitor_with_their_summary_and_status() {
     let (_server, port) = serve_tcp(&[]);
     let target = format!("tcp://127.0.0.1:{port}");

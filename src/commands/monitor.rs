@@ -8,7 +8,7 @@ use crate::modbus::coverage::{Coverage, poll_blocks};
 use crate::modbus::link::{Link, Target};
 use crate::modbus::map::RegisterMap;
 use crate::sanitize::for_terminal;
-use crate::shutdown::StopSignals;
+use crate::shutdown::until_stopped;
 
 /// Bytes of hex shown per frame on screen; the saved file has them all.
 const SCREEN_BYTES: usize = 32;
@@ -35,19 +35,21 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let mut link = Link::new(target);
     let mut run = Coverage::default();
-    let result = runtime.block_on(async {
-        let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
-        tokio::select! {
-            result = watch(args, &map, &mut link, &mut save, &mut run) => result,
-            signal = stop.next() => {
-                let name = signal.context("cannot wait for a signal to stop")?;
-                // After SIGHUP the terminal may be gone: a failed write must
-                // not turn a clean stop into a panic.
-                let _ = writeln!(std::io::stderr(), "stopped at {name}");
-                Ok(())
-            }
+    let result = match runtime
+        .block_on(until_stopped(watch(
+            args, &map, &mut link, &mut save, &mut run,
+        )))
+        .context("cannot listen for signals to stop")
+    {
+        Ok(Ok(result)) => result,
+        // After SIGHUP the terminal may be gone: a failed write must not
+        // turn a clean stop into a panic.
+        Ok(Err(signal)) => {
+            let _ = writeln!(std::io::stderr(), "stopped at {signal}");
+            Ok(())
         }
-    });
+        Err(e) => Err(e),
+    };
     let s = link.stats();
     let _ = writeln!(
         std::io::stderr(),

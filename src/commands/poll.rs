@@ -14,7 +14,7 @@ use crate::modbus::map::{Decoded, RegisterMap};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
 use crate::report::{csv, json};
 use crate::sanitize::for_terminal;
-use crate::shutdown::StopSignals;
+use crate::shutdown::until_stopped;
 
 #[derive(Debug, Serialize)]
 struct Reading {
@@ -35,19 +35,17 @@ pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let mut run = Coverage::default();
-    runtime.block_on(async {
-        let mut stop = StopSignals::install().context("cannot listen for signals to stop")?;
-        tokio::select! {
-            result = poll_loop(args, target, &mut run) => result,
-            signal = stop.next() => {
-                let name = signal.context("cannot wait for a signal to stop")?;
-                // After SIGHUP the terminal may be gone: a failed write must
-                // not turn a clean stop into a panic.
-                let _ = writeln!(std::io::stderr(), "stopped at {name}");
-                Ok(())
-            }
+    let ended = runtime
+        .block_on(until_stopped(poll_loop(args, target, &mut run)))
+        .context("cannot listen for signals to stop")?;
+    match ended {
+        Ok(result) => result?,
+        // After SIGHUP the terminal may be gone: a failed write must not
+        // turn a clean stop into a panic.
+        Err(signal) => {
+            let _ = writeln!(std::io::stderr(), "stopped at {signal}");
         }
-    })?;
+    }
     Ok(run.exit_status())
 }
 

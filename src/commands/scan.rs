@@ -9,6 +9,7 @@ use crate::modbus::scan::{
     Found, Reply, ask_through_failures, parity_name, parse_units, spoken, sweep_time,
 };
 use crate::sanitize::for_terminal;
+use crate::shutdown::until_stopped;
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
     let units = parse_units(&args.units).map_err(|e| anyhow!(e))?;
@@ -30,15 +31,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let mut found = Vec::new();
     let mut noise = 0u64;
-    let result = runtime.block_on(async {
-        tokio::select! {
-            result = sweep(args, &units, timeout, &mut found, &mut noise) => result,
-            signal = tokio::signal::ctrl_c() => {
-                eprintln!("\nstopped at Ctrl-C");
-                signal.context("cannot wait for Ctrl-C")
-            }
+    let result = match runtime
+        .block_on(until_stopped(sweep(
+            args, &units, timeout, &mut found, &mut noise,
+        )))
+        .context("cannot listen for signals to stop")
+    {
+        Ok(Ok(result)) => result,
+        // What was found is still told, below, whatever stopped the sweep.
+        Ok(Err(signal)) => {
+            let _ = writeln!(std::io::stderr(), "\nstopped at {signal}");
+            Ok(())
         }
-    });
+        Err(e) => Err(e),
+    };
     eprintln!();
     if noise > 0 {
         eprintln!("{noise} bytes of noise on the line (bytes that made no answer)");
