@@ -438,6 +438,9 @@ fn escapes_and_formulas_in_names_reach_no_output_raw() {
     }
     let output = meterscope(&["convert", path, csv.to_str().unwrap()]);
     ended(&output, 0);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(header, "time_s,VA\u{FFFD}[31m,\"'+VB\",\"'@VC\"");
 }
 
 #[test]
@@ -508,6 +511,16 @@ fn samples_that_overflow_are_missing_values() {
         windows.iter().all(|w| w["phases"]["A"]["v_rms"].is_null()),
         "{out}"
     );
+    // In CSV too an overflowed value is an empty field, never "inf".
+    let csv = dir.path().join("inf.csv");
+    ended(
+        &meterscope(&["convert", cfg.to_str().unwrap(), csv.to_str().unwrap()]),
+        0,
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(row.ends_with(",,,"), "{row}");
+    assert!(!text.contains("inf"), "{}", &text[..200.min(text.len())]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::cli::{AnalyzeArgs, DemandArg};
 use crate::meter::measure::aggregate::overall;
@@ -108,21 +108,6 @@ fn meter_config(args: &AnalyzeArgs, signals: &Signals) -> anyhow::Result<MeterCo
         interruption: args.interruption_threshold,
         hysteresis: args.hysteresis,
     };
-    let ordered = thresholds.interruption < thresholds.sag
-        && thresholds.sag < 100.0
-        && thresholds.swell > 100.0
-        && thresholds.hysteresis >= 0.0
-        && thresholds.interruption >= 0.0;
-    if !ordered {
-        bail!(
-            "event thresholds must satisfy 0 <= interruption < sag < 100 < swell and hysteresis >= 0 \
-             (got interruption {}, sag {}, swell {}, hysteresis {})",
-            thresholds.interruption,
-            thresholds.sag,
-            thresholds.swell,
-            thresholds.hysteresis
-        );
-    }
     let mut config = MeterConfig::new(nominal_voltage, nominal_frequency)?;
     config.thresholds = thresholds;
     config.thd_order = args.thd_order as usize;

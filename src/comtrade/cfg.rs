@@ -88,6 +88,16 @@ pub enum PrimarySecondary {
     Secondary,
 }
 
+impl PrimarySecondary {
+    /// The letter the cfg writes: P or S.
+    pub fn letter(self) -> &'static str {
+        match self {
+            PrimarySecondary::Primary => "P",
+            PrimarySecondary::Secondary => "S",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnalogChannel {
     pub index: u32,
@@ -746,10 +756,7 @@ pub fn write_cfg(config: &Config, revision: Revision, data_type: DataType, sampl
     );
     let _ = writeln!(out, "{},{}A,{}D", n_a + n_d, n_a, n_d);
     for (i, ch) in config.analog.iter().enumerate() {
-        let ps = match ch.scaling {
-            Some(PrimarySecondary::Secondary) => "S",
-            _ => "P",
-        };
+        let ps = ch.scaling.unwrap_or(PrimarySecondary::Primary).letter();
         let (min, max) = channel_range(ch, data_type);
         let _ = writeln!(
             out,

@@ -159,10 +159,7 @@ impl Capture {
                     shown_name(&ch.name),
                     show(ch.primary),
                     show(ch.secondary),
-                    ch.scaling.map_or("none", |p| match p {
-                        PrimarySecondary::Primary => "P",
-                        PrimarySecondary::Secondary => "S",
-                    })
+                    ch.scaling.map_or("none", PrimarySecondary::letter)
                 )
             })
             .collect()

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::comtrade::{Capture, Scale};
-use crate::report::csv::Row;
+use crate::report::csv::{self, Row};
 
 /// Writes the capture: seconds from the first sample, then engineering values;
 /// a missing value is an empty field.
@@ -28,15 +28,11 @@ pub fn write_csv(capture: &Capture, scale: Scale, out: &mut dyn Write) -> io::Re
         .collect();
     for (i, t) in times.iter().enumerate() {
         line.clear();
-        if t.is_finite() {
-            line.push_str(&format!("{t}"));
-        }
+        line.push_str(&csv::number(*t));
         for (k, (a, b)) in linear.iter().enumerate() {
             line.push(',');
-            let v = a * capture.samples.raw(k)[i] + b;
-            if !v.is_nan() {
-                line.push_str(&format!("{v}"));
-            }
+            // An overflowed value is missing here too, as it is to the engine.
+            line.push_str(&csv::number(a * capture.samples.raw(k)[i] + b));
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

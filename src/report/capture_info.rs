@@ -149,11 +149,7 @@ impl CaptureInfo {
                 format!("{:.6e}", ch.b),
                 ratio(ch.primary),
                 ratio(ch.secondary),
-                match ch.scaling {
-                    Some(PrimarySecondary::Primary) => "P",
-                    Some(PrimarySecondary::Secondary) => "S",
-                    None => "-",
-                }
+                ch.scaling.map_or("-", PrimarySecondary::letter)
             );
         }
         let _ = writeln!(out, "\nstatus channels ({})", self.status.len());
