@@ -5,6 +5,8 @@
 //! work bounded by the samples present. Run with overflow checks (debug), so
 //! a count that wraps fails here.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -101,20 +103,8 @@ fn synthesized_cffs() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// The shared fixtures, where this checkout has them beside it.
-fn fixture_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../shared/fixtures/comtrade"),
-        root.join("../../shared/fixtures/comtrade"),
-    ]
-    .into_iter()
-    .find(|d| d.is_dir())
-}
-
 fn fixture_files(ext: &str) -> Vec<PathBuf> {
-    let Some(dir) = fixture_dir() else {
-        eprintln!("no shared fixtures beside this checkout: mutating synthesized captures only");
+    let Some(dir) = common::fixtures() else {
         return Vec::new();
     };
     let mut found = Vec::new();
@@ -275,13 +265,14 @@ fn mutate_binary(rng: &mut ChaCha8Rng, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Reads, describes and measures one damaged capture; panics name the case.
+/// True when it was read and measured, so a loop can show it measured some.
 fn survive(
     case: &str,
     parts: &[(&str, &[u8])],
     read: impl FnOnce() -> meterscope::comtrade::Result<Capture>,
-) {
+) -> bool {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let Ok(capture) = read() else { return };
+        let Ok(capture) = read() else { return false };
         let _ = CaptureInfo::new(&capture).to_table();
         let samples = capture.len();
         if let Ok(analysis) = analyze_capture(capture) {
@@ -290,11 +281,25 @@ fn survive(
             assert!(analysis.windows.len() <= samples + 1, "{case}: windows");
             assert!(analysis.events.len() <= 2 * samples + 2, "{case}: events");
             assert!(analysis.frequency.len() <= samples + 1, "{case}: frequency");
+            return true;
         }
+        false
     }));
-    if outcome.is_err() {
-        panic!("{}: reading or measuring it panicked", keep(case, parts));
+    match outcome {
+        Ok(measured) => measured,
+        Err(_) => panic!("{}: reading or measuring it panicked", keep(case, parts)),
     }
+}
+
+/// Asserts that some of `cases` damaged captures still measured, and some
+/// were refused: a loop where all were refused would have tested nothing.
+fn assert_mixed(what: &str, measured: usize, cases: usize) {
+    eprintln!("{what}: {measured} of {cases} measured");
+    assert!(
+        measured * 20 >= cases,
+        "{what}: only {measured} of {cases} measured"
+    );
+    assert!(measured < cases, "{what}: none refused of {cases}");
 }
 
 /// Keeps the damaged input of a failing case where it can be looked at.
@@ -322,15 +327,18 @@ fn damaged_cfg_files_are_read_or_refused() {
             sources.push((cfg.display().to_string(), bytes, dat));
         }
     }
+    let (mut cases, mut measured) = (0, 0);
     for (name, cfg, dat) in &sources {
         for i in 0..rounds(dat.len()) {
             let damaged = mutate_text(&mut rng, cfg);
             let case = format!("cfg-{}-{i}", Path::new(name).file_stem().unwrap().display());
-            survive(&case, &[("cfg", &damaged), ("dat", dat)], || {
+            cases += 1;
+            measured += usize::from(survive(&case, &[("cfg", &damaged), ("dat", dat)], || {
                 Capture::from_bytes(Path::new("m.cfg"), &damaged, dat, None)
-            });
+            }));
         }
     }
+    assert_mixed("damaged cfg files", measured, cases);
 }
 
 #[test]
@@ -342,6 +350,7 @@ fn damaged_dat_files_are_read_or_refused() {
             sources.push((cfg.display().to_string(), bytes, dat));
         }
     }
+    let (mut cases, mut measured) = (0, 0);
     for (name, cfg, dat) in &sources {
         let ascii = String::from_utf8_lossy(cfg).contains("ASCII");
         for i in 0..rounds(dat.len()) {
@@ -351,11 +360,13 @@ fn damaged_dat_files_are_read_or_refused() {
                 mutate_binary(&mut rng, dat)
             };
             let case = format!("dat-{}-{i}", Path::new(name).file_stem().unwrap().display());
-            survive(&case, &[("cfg", cfg), ("dat", &damaged)], || {
+            cases += 1;
+            measured += usize::from(survive(&case, &[("cfg", cfg), ("dat", &damaged)], || {
                 Capture::from_bytes(Path::new("m.cfg"), cfg, &damaged, None)
-            });
+            }));
         }
     }
+    assert_mixed("damaged dat files", measured, cases);
 }
 
 #[test]
@@ -367,6 +378,7 @@ fn damaged_cff_files_are_read_or_refused() {
             sources.push((cff.display().to_string(), bytes));
         }
     }
+    let (mut cases, mut measured) = (0, 0);
     for (name, cff) in &sources {
         for i in 0..rounds(cff.len()) {
             let damaged = if rng.random_bool(0.5) {
@@ -375,9 +387,11 @@ fn damaged_cff_files_are_read_or_refused() {
                 mutate_binary(&mut rng, cff)
             };
             let case = format!("cff-{}-{i}", Path::new(name).file_stem().unwrap().display());
-            survive(&case, &[("cff", &damaged)], || {
+            cases += 1;
+            measured += usize::from(survive(&case, &[("cff", &damaged)], || {
                 Capture::from_cff_bytes(Path::new("m.cff"), &damaged, None)
-            });
+            }));
         }
     }
+    assert_mixed("damaged cff files", measured, cases);
 }

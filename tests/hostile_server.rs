@@ -113,6 +113,17 @@ fn run(command: &mut Command) -> std::process::Output {
             .spawn()
             .expect("run meterscope")
     };
+    // A command that should have refused but serves instead must fail the
+    // test, not hang it.
+    let mut child = child;
+    let started = Instant::now();
+    while child.try_wait().expect("wait for meterscope").is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("meterscope did not end by itself");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.wait_with_output().expect("wait for meterscope")
 }
 
@@ -611,5 +622,6 @@ fn idle_timeout_and_connection_cap_are_bounded() {
     let out = run(Command::new(binary())
         .args(["serve", "--tcp", "127.0.0.1:0"])
         .env("METERSCOPE_IDLE_TIMEOUT", "1ms"));
+    assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("100ms to 24h"));
 }

@@ -359,6 +359,7 @@ fn analyze_csv_is_numbers_only() {
         "VA=1,VB=2,VC=3,IA=4,IB=5,IC=6",
     ]);
     assert!(csv.starts_with("t,duration,cycles,complete,freq,flagged,v_rms_A"));
+    assert!(csv.lines().count() > 1, "no window rows: {csv}");
     for row in csv.lines().skip(1) {
         for cell in row.split(',') {
             assert!(
