@@ -11,3 +11,4 @@ pub mod modbus;
 pub mod report;
 pub mod sanitize;
 pub mod shutdown;
+pub mod tui;

@@ -1,0 +1,134 @@
+//! What a key, a tick or a link event asks of the console.
+
+use serde::Deserialize;
+
+/// The console's screens, in tab order. The security screens slot in
+/// after Waveform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Screen {
+    Readings,
+    Waveform,
+    Wire,
+    Device,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 4] = [
+        Screen::Readings,
+        Screen::Waveform,
+        Screen::Wire,
+        Screen::Device,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Readings => "Readings",
+            Screen::Waveform => "Waveform",
+            Screen::Wire => "Wire",
+            Screen::Device => "Device",
+        }
+    }
+}
+
+/// What a key can be bound to: the names keymap files use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    Quit,
+    Help,
+    NextTab,
+    PreviousTab,
+    ShowReadings,
+    ShowWaveform,
+    ShowWire,
+    ShowDevice,
+    /// The connect dialog.
+    Connect,
+    /// The serial dialog: ports and a scan.
+    Serial,
+    Reconnect,
+    /// Pause or resume what the screen shows (the wire tap, the poll).
+    Pause,
+    /// Freeze or thaw the scope.
+    Freeze,
+    NextChannel,
+    PreviousChannel,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Edit the text filter.
+    Filter,
+    /// Cycle the kind filter: all, errors only, exceptions only.
+    FilterKind,
+    /// Save the frames to a file.
+    Save,
+    Confirm,
+    Cancel,
+}
+
+impl Command {
+    /// Every command, in the order help lists them.
+    pub const ALL: [Command; 26] = [
+        Command::Quit,
+        Command::Help,
+        Command::NextTab,
+        Command::PreviousTab,
+        Command::ShowReadings,
+        Command::ShowWaveform,
+        Command::ShowWire,
+        Command::ShowDevice,
+        Command::Connect,
+        Command::Serial,
+        Command::Reconnect,
+        Command::Pause,
+        Command::Freeze,
+        Command::NextChannel,
+        Command::PreviousChannel,
+        Command::Up,
+        Command::Down,
+        Command::PageUp,
+        Command::PageDown,
+        Command::Top,
+        Command::Bottom,
+        Command::Filter,
+        Command::FilterKind,
+        Command::Save,
+        Command::Confirm,
+        Command::Cancel,
+    ];
+
+    /// What help says it does.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Command::Quit => "quit",
+            Command::Help => "show this help",
+            Command::NextTab => "next screen",
+            Command::PreviousTab => "previous screen",
+            Command::ShowReadings => "Readings screen",
+            Command::ShowWaveform => "Waveform screen",
+            Command::ShowWire => "Wire screen",
+            Command::ShowDevice => "Device screen",
+            Command::Connect => "connect to a meter",
+            Command::Serial => "serial ports and bus scan",
+            Command::Reconnect => "reconnect the link now",
+            Command::Pause => "pause or resume",
+            Command::Freeze => "freeze or thaw the scope",
+            Command::NextChannel => "next channel",
+            Command::PreviousChannel => "previous channel",
+            Command::Up => "up",
+            Command::Down => "down",
+            Command::PageUp => "page up",
+            Command::PageDown => "page down",
+            Command::Top => "first",
+            Command::Bottom => "last (follow)",
+            Command::Filter => "filter by text",
+            Command::FilterKind => "filter by kind",
+            Command::Save => "save the frames to a file",
+            Command::Confirm => "confirm",
+            Command::Cancel => "cancel or close",
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The console: a keyboard-driven terminal UI over the same links the
+//! headless commands use.
+
+pub mod action;
