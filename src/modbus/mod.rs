@@ -11,6 +11,7 @@ pub mod link;
 pub mod map;
 pub mod meter_points;
 pub mod poll;
+pub mod ports;
 pub mod rtu_frames;
 pub mod rtu_server;
 pub mod scan;

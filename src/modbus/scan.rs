@@ -298,3 +298,24 @@ mod tests {
         assert_eq!(parity_name('E'), "even");
     }
 }
+
+/// A sweep to run: one port, every baud, parity and unit given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPlan {
+    pub port: String,
+    pub bauds: Vec<u32>,
+    /// 'N', 'E', 'O'.
+    pub parities: Vec<char>,
+    pub units: Vec<u8>,
+    pub timeout: Duration,
+}
+
+/// How a running sweep is going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanProgress {
+    /// `done` of `total` questions asked.
+    Asked { done: usize, total: usize },
+    Found(Found),
+    /// The sweep ended: all asked, stopped, or failed with the reason.
+    Ended(Option<String>),
+}

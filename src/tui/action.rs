@@ -132,3 +132,52 @@ impl Command {
         }
     }
 }
+
+/// Everything `update` is told: a bound command, a key for a text field,
+/// time passing, the terminal, and what the links and tasks report.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Command(Command),
+    /// A key while a text field has focus (dialogs), unbound.
+    Key(crossterm::event::KeyEvent),
+    /// Time passing: the console's clock, set only here, so the same App
+    /// always draws the same frame.
+    Tick {
+        now: std::time::Instant,
+        wall: chrono::DateTime<chrono::Local>,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Link(crate::modbus::actor::LinkEvent),
+    Stats(crate::modbus::link::LinkStats),
+    /// New frames from the tap, oldest first.
+    Frames(Vec<crate::modbus::tap::Frame>),
+    /// The serial ports present, or why they could not be listed.
+    Ports(Result<Vec<crate::modbus::ports::PortInfo>, String>),
+    Scan(crate::modbus::scan::ScanProgress),
+    /// Where the frames were saved, or why they were not.
+    Saved(Result<std::path::PathBuf, String>),
+}
+
+/// What `update` asks the outside to do; the event loop carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Connect to a new target (replacing the link in use), poll its
+    /// profile at the interval.
+    Connect {
+        target: crate::modbus::link::Target,
+        profile: String,
+    },
+    Reconnect,
+    PausePoll,
+    ResumePoll,
+    SaveFrames(std::path::PathBuf),
+    ListPorts,
+    StartScan(crate::modbus::scan::ScanPlan),
+    StopScan,
+    /// Keep a target in the recent list.
+    Remember(String),
+    Quit,
+}

@@ -2,3 +2,6 @@
 //! headless commands use.
 
 pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod theme;
