@@ -100,7 +100,10 @@ pub enum LinkEvent {
         at: Instant,
         poll: Box<ProfilePoll>,
     },
+    /// A one-off read failed (its reply says so too), or a request was
+    /// dropped before its answer and took its connection with it.
     Error(LinkError),
+    /// Polling stopped; a poll already under way still ends and is told.
     Paused,
     Resumed,
     Stopped,

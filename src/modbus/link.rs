@@ -583,6 +583,8 @@ impl Connection {
     }
 }
 
+/// The connection to one bus and its counters, driven by one owner at a
+/// time (the link actor, [`super::actor::LinkHandle`]).
 pub struct Link {
     target: Target,
     connection: Option<Connection>,
