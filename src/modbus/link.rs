@@ -1206,6 +1206,28 @@ mod tests {
     }
 
     #[test]
+    fn exceptions_are_counted_by_code_and_written_in_hex() {
+        let mut stats = LinkStats::default();
+        stats.exceptions.insert(0x0B, 2);
+        stats.exceptions.insert(0x02, 1);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["exceptions"], serde_json::json!({"02": 1, "0B": 2}));
+        assert_eq!(
+            serde_json::to_string(&json["exceptions"]).unwrap(),
+            r#"{"02":1,"0B":2}"#
+        );
+    }
+
+    #[test]
+    fn a_reason_keeps_the_kind_of_its_error() {
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let reason = Reason::from(eof);
+        assert_eq!(reason.to_string(), "the other end closed the connection");
+        assert_eq!(reason.kind, Some(std::io::ErrorKind::UnexpectedEof));
+        assert_eq!(Reason::from("no connection").kind, None);
+    }
+
+    #[test]
     fn latencies_are_kept_to_the_microsecond() {
         let mut link = Link::new("tcp://127.0.0.1:1".parse().unwrap());
         link.latencies = vec![1.281_907_000_000_000_1, 0.000_4, 12.345_5];
