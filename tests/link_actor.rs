@@ -440,3 +440,97 @@ async fn a_reconnect_asked_mid_exchange_drops_the_request_with_its_connection() 
         (2, 1, 1)
     );
 }
+
+/// A meter on a serial line that answers its first request late, yet
+/// within the link's timeout: `late` after it, or at once when another
+/// request comes first (a line has no ids to tell the answers apart).
+async fn late_first_answer(
+    port: tokio_serial::SerialStream,
+    late: Duration,
+    seen: mpsc::UnboundedSender<u16>,
+) {
+    let (mut from_line, mut to_line) = tokio::io::split(port);
+    let (requests_tx, mut requests) = mpsc::unbounded_channel::<[u8; 8]>();
+    tokio::spawn(async move {
+        let mut request = [0u8; 8];
+        while from_line.read_exact(&mut request).await.is_ok() {
+            if requests_tx.send(request).is_err() {
+                break;
+            }
+        }
+    });
+    let answer = |request: [u8; 8], n: u16| {
+        let [hi, lo] = n.to_be_bytes();
+        let mut frame = vec![request[0], 0x03, 2, hi, lo];
+        push_crc(&mut frame);
+        frame
+    };
+    let mut n = 0u16;
+    while let Some(request) = requests.recv().await {
+        n += 1;
+        let _ = seen.send(n);
+        let mut next = None;
+        if n == 1 {
+            tokio::select! {
+                request = requests.recv() => next = request,
+                () = tokio::time::sleep(late) => {}
+            }
+        }
+        if to_line.write_all(&answer(request, n)).await.is_err() {
+            break;
+        }
+        if let Some(request) = next {
+            n += 1;
+            let _ = seen.send(n);
+            if to_line.write_all(&answer(request, n)).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_pair, ours, theirs) = pty_pair_in(dir.path());
+    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
+        .expect("open the device's end");
+    let (seen_tx, mut seen_requests) = mpsc::unbounded_channel();
+    // Late by half the timeout: a meter within its rights.
+    tokio::spawn(late_first_answer(port, Duration::from_millis(150), seen_tx));
+    let target: Target = format!("rtu://{ours}?baud=19200&parity=none&timeout=300")
+        .parse()
+        .unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    let (reply, answer) = oneshot::channel();
+    link.send(LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen_requests.recv().await, Some(1));
+    drop(answer);
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| {
+        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
+            if reason.message == "a request was dropped before its answer came")
+    })
+    .await;
+    assert_eq!(
+        link.read(1, Table::Holding, 0, 1).await.unwrap(),
+        Ok(vec![2]),
+        "{seen:?}"
+    );
+    assert_eq!(
+        link.read(1, Table::Holding, 0, 1).await.unwrap(),
+        Ok(vec![3])
+    );
+}
