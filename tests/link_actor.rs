@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use common::{Running, assert_close, binary, peers, pty_pair_in};
-use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle};
+use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle, WireState};
 use meterscope::modbus::link::{LinkError, Table, Target};
 use meterscope::modbus::map::RegisterMap;
 use meterscope::modbus::tap::push_crc;
@@ -100,14 +100,24 @@ async fn wait_for_event(
     seen: &mut Vec<LinkEvent>,
     wanted: impl Fn(&LinkEvent) -> bool,
 ) -> LinkEvent {
-    loop {
-        let event = events.recv().await.expect("the actor is running");
-        seen.push(event.clone());
-        if wanted(&event) {
-            return event;
+    // A guard against a hang, not a limit on speed: a regression fails.
+    let waiting = async {
+        loop {
+            let event = events.recv().await.expect("the actor is running");
+            seen.push(event.clone());
+            if wanted(&event) {
+                return event;
+            }
         }
+    };
+    match tokio::time::timeout(HANG, waiting).await {
+        Ok(event) => event,
+        Err(_) => panic!("no such event within {HANG:?}"),
     }
 }
+
+/// Long past anything the tests wait for, short of a test run hanging.
+const HANG: Duration = Duration::from_secs(60);
 
 /// Starts a read, drops it once its request is on the wire, lets the
 /// device's late answer to it come, and reads twice more: the answers are
@@ -282,6 +292,26 @@ async fn commands_are_taken_while_the_link_backs_off() {
     wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Resumed).await;
     assert!(before_backoff_ends());
     // A read asked while backing off waits for the backoff, then is tried.
+    let tried = tokio::time::timeout(HANG, link.read(1, Table::Holding, 0, 1))
+        .await
+        .expect("the read is answered")
+        .unwrap();
+    assert!(!before_backoff_ends());
+    match tried {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
+        }
+        other => panic!("{other:?}"),
+    }
+    let until = match wait_for_event(&mut events, &mut seen, |e| {
+        matches!(e, LinkEvent::BackingOff { .. })
+    })
+    .await
+    {
+        LinkEvent::BackingOff { until, .. } => until,
+        _ => unreachable!(),
+    };
+    let before_backoff_ends = || tokio::time::Instant::now().into_std() < until;
     let (reply, mut answer) = oneshot::channel();
     link.send(LinkCommand::Read {
         unit: 1,
@@ -533,4 +563,51 @@ async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
         link.read(1, Table::Holding, 0, 1).await.unwrap(),
         Ok(vec![3])
     );
+}
+
+/// A device on loopback TCP whose n-th answer is the register n.
+async fn answering_device() -> (u16, SlowFirst) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (device, side) = slow_first();
+    // The first answer is not held.
+    device.release.notify_one();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(side.clone_side().serve(socket, false));
+        }
+    });
+    (port, device)
+}
+
+#[tokio::test]
+async fn a_pause_with_the_event_channel_full_blocks_no_read() {
+    let (port, _device) = answering_device().await;
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    // Room for one event, taken by Connected and never read.
+    let (events_tx, mut events) = mpsc::channel(1);
+    let link = LinkHandle::spawn(target, events_tx);
+    assert_eq!(link.state.borrow().wire, WireState::Connecting);
+    let read = |link: LinkHandle| async move {
+        tokio::time::timeout(HANG, link.read(1, Table::Holding, 0, 1))
+            .await
+            .expect("the read is answered")
+            .unwrap()
+    };
+    assert_eq!(read(link.clone()).await, Ok(vec![1]));
+    link.send(LinkCommand::Pause).await.unwrap();
+    assert_eq!(read(link.clone()).await, Ok(vec![2]));
+    link.send(LinkCommand::Resume).await.unwrap();
+    link.send(LinkCommand::Pause).await.unwrap();
+    assert_eq!(read(link.clone()).await, Ok(vec![3]));
+    // The events that found no room are lost; the state kept them.
+    let state = link.state.borrow().clone();
+    assert_eq!((state.wire, state.paused), (WireState::Connected, true));
+    assert_eq!(events.recv().await, Some(LinkEvent::Connected));
+    let mut state = link.state.clone();
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    tokio::time::timeout(HANG, state.wait_for(|s| s.wire == WireState::Stopped))
+        .await
+        .expect("the link stops")
+        .unwrap();
 }
