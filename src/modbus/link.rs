@@ -308,6 +308,10 @@ pub enum LinkError {
         registers: String,
         answer: BadAnswer,
     },
+    /// The link's actor has ended (shut down, or every handle dropped):
+    /// nothing more is read through it.
+    #[error("{target}: the link has stopped")]
+    Stopped { target: String },
 }
 
 /// Why a connection could not be made or broke: the words a technician
@@ -401,7 +405,10 @@ impl LinkError {
     /// stops asking at such an error rather than waiting out each block.
     pub fn link_is_down(&self) -> bool {
         match self {
-            LinkError::Connect { .. } | LinkError::Timeout { .. } | LinkError::Io { .. } => true,
+            LinkError::Connect { .. }
+            | LinkError::Timeout { .. }
+            | LinkError::Io { .. }
+            | LinkError::Stopped { .. } => true,
             LinkError::Exception { code, .. } => matches!(code, 0x0A | 0x0B),
             LinkError::Mismatch { .. } => false,
         }
