@@ -722,3 +722,34 @@ async fn a_poll_dropped_for_a_command_says_why() {
         device.release.notify_one();
     }
 }
+
+/// Blocks asked through the handle of a stopped link say it stopped, not
+/// that a connection will be rebuilt.
+#[tokio::test]
+async fn blocks_asked_of_a_stopped_link_say_it_stopped() {
+    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
+        .parse()
+        .unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target.clone(), events_tx);
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    let map = RegisterMap::load("powerlogic").unwrap();
+    let poll = link
+        .poll_by_blocks(&map, 1, |_| Ok::<(), ()>(()))
+        .await
+        .unwrap();
+    assert_eq!(poll.errors.len(), 1, "{poll:?}");
+    assert_eq!(poll.errors[0].not_asked, map.reads().len() - 1);
+    assert_eq!(
+        poll.errors[0].error,
+        LinkError::Stopped {
+            target: target.to_string()
+        }
+    );
+    assert_eq!(
+        poll.errors[0].error.to_string(),
+        format!("{target}: the link has stopped")
+    );
+}

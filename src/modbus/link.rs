@@ -621,7 +621,6 @@ pub struct Link {
     latency: Latency,
     /// Copies of the counters sent to the watch.
     publications: u64,
-    connected_before: bool,
     /// Connections made, the first one included.
     connections: u64,
     /// When to try connecting again after a failed attempt, or (RTU) when
@@ -629,9 +628,6 @@ pub struct Link {
     retry_at: Option<tokio::time::Instant>,
     backoff: Backoff,
     transaction: u16,
-    /// Reconnections not yet told: after mismatched answers every block
-    /// connects again, and one note says so for them all.
-    unreported_reconnects: u64,
     /// Set while a request is on the wire. A read dropped before its
     /// answer leaves it set, and the connection is then never used again:
     /// the late answer may still be coming.
@@ -666,12 +662,10 @@ impl Link {
             next_latency: 0,
             latency: Latency::default(),
             publications: 0,
-            connected_before: false,
             connections: 0,
             retry_at: None,
             backoff: CONNECT_BACKOFF,
             transaction: 0,
-            unreported_reconnects: 0,
             in_flight: false,
             sent_at: None,
             published: None,
@@ -694,17 +688,6 @@ impl Link {
 
     pub fn target(&self) -> &Target {
         &self.target
-    }
-
-    /// Things worth telling the person watching (reconnections), since the
-    /// last call: one line at most.
-    pub fn take_notes(&mut self) -> Vec<String> {
-        let target = self.target.to_string();
-        match std::mem::take(&mut self.unreported_reconnects) {
-            0 => Vec::new(),
-            1 => vec![format!("{target}: connected again")],
-            n => vec![format!("{target}: connected again ({n} times)")],
-        }
     }
 
     /// Every frame this link has sent and received.
@@ -969,11 +952,9 @@ impl Link {
                 });
             }
         };
-        if self.connected_before {
+        if self.connections > 0 {
             self.stats.reconnects += 1;
-            self.unreported_reconnects += 1;
         }
-        self.connected_before = true;
         self.connections += 1;
         self.retry_at = None;
         self.connection = Some(connection);
