@@ -1,7 +1,10 @@
 //! meter-core in this process: started on a free loopback port, read over
 //! real Modbus TCP through the client link, stopped, its state kept.
 
+mod common;
+
 use std::net::SocketAddr;
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -9,6 +12,8 @@ use meterscope::meter::replay::{ManualClock, Pace};
 use meterscope::meter::store;
 use meterscope::modbus::embedded::{EmbedError, Options, Source, start, start_with};
 use meterscope::modbus::link::{Link, Table, Target};
+
+use common::binary;
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -169,4 +174,32 @@ fn a_port_in_use_and_a_missing_profile_are_refused_with_what_was_asked() {
         };
         assert!(matches!(refused, EmbedError::Profile(_)), "{refused}");
     });
+}
+
+#[test]
+fn serve_refuses_a_profile_with_a_point_meter_core_does_not_know_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("misspelt.ron");
+    std::fs::write(
+        &profile,
+        "Profile(\n    name: \"misspelt\",\n    description: \"a typing slip\",\n    points: [\n        \
+         Point(name: \"voltage_an\", register: 3028, type: f32),\n        \
+         Point(name: \"freqency\", register: 3110, type: f32, unit: \"Hz\"),\n    ],\n)\n",
+    )
+    .unwrap();
+    let output = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0", "--profile"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing listened");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:6:21: point 'freqency': meter-core has no such quantity",
+            profile.display()
+        )),
+        "{stderr}"
+    );
 }

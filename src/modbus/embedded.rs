@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::link::SerialSettings;
 use super::map::{ProfileError, RegisterMap};
-use super::meter_points::{Identity, image_of};
+use super::meter_points::{Identity, ImageBuilder, UnknownPoint};
 use super::rtu_server::serve_rtu;
 use super::server::{Events, MeterService, Published, ServerEvent, SharedImage, Transport, drive};
 use super::tcp_server::{TcpLimits, serve_tcp};
@@ -132,6 +132,8 @@ pub enum EmbedError {
     #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error(transparent)]
+    UnknownPoint(#[from] UnknownPoint),
+    #[error(transparent)]
     Capture(#[from] ComtradeError),
     #[error("{file}: cannot replay")]
     Roles {
@@ -237,7 +239,10 @@ fn signals(source: &Source, options: &Options) -> Result<(Signals, String), Embe
 /// opened before this returns, so a caller that announces the meter once
 /// it has the handle never announces half a meter.
 pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMeter, EmbedError> {
-    let map = RegisterMap::load(&options.profile)?;
+    let images = ImageBuilder::new(
+        RegisterMap::load(&options.profile)?,
+        options.identity.clone(),
+    )?;
     let (signals, from) = signals(&source, &options)?;
     require_whole_cycle(&signals, None).map_err(|source| EmbedError::NoCycle {
         from: from.clone(),
@@ -275,7 +280,7 @@ pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMete
     }
     replay.tick();
     let first = replay.snapshot();
-    let image = SharedImage::new(image_of(&map, &first, &options.identity));
+    let image = SharedImage::new(images.image(&first));
 
     let listener =
         match &options.tcp {
@@ -308,8 +313,7 @@ pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMete
     let stop = Arc::new(AtomicBool::new(false));
     let driver = drive(
         replay,
-        map,
-        options.identity.clone(),
+        images,
         Published {
             image: image.clone(),
             snapshots: sender,

@@ -15,8 +15,7 @@ use tokio::sync::watch;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
-use super::map::RegisterMap;
-use super::meter_points::{Identity, image_of};
+use super::meter_points::ImageBuilder;
 use crate::meter::replay::{MeterSnapshot, Replay};
 use crate::meter::store::{self, MeterState, StateError};
 
@@ -385,8 +384,7 @@ pub struct Published {
 /// `SAVE_EVERY` and once more on the way out.
 pub fn drive(
     mut replay: Replay,
-    map: RegisterMap,
-    identity: Identity,
+    images: ImageBuilder,
     published: Published,
     stop: Arc<AtomicBool>,
     tick: Duration,
@@ -402,7 +400,7 @@ pub fn drive(
         while !stop.load(Ordering::Relaxed) {
             replay.tick();
             let snapshot = replay.snapshot();
-            image.replace(image_of(&map, &snapshot, &identity));
+            image.replace(images.image(&snapshot));
             snapshots.send_replace(snapshot.clone());
             if saved.elapsed() >= SAVE_EVERY {
                 save(&snapshot)?;
@@ -426,6 +424,7 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::map::RegisterMap;
 
     #[test]
     fn answers_its_unit_and_255_on_tcp_only() {
