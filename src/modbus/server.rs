@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
-use super::map::RegisterMap;
-use super::meter_points::{Identity, image_of};
+use super::meter_points::ImageBuilder;
 use crate::meter::replay::{MeterSnapshot, Replay};
 use crate::meter::store::{self, MeterState, StateError};
 
@@ -195,6 +195,16 @@ pub enum ServerEvent {
     PortBack {
         device: String,
     },
+    /// A kept state was found and carried on from.
+    StateRestored {
+        file: PathBuf,
+        saved_at: String,
+        kwh_delivered: f64,
+    },
+    /// The state directory holds no state yet.
+    StateFresh {
+        dir: PathBuf,
+    },
     /// Line quality since the last such report.
     LineNoise {
         device: String,
@@ -248,21 +258,36 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-impl fmt::Display for Disconnect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// What the TCP limits a disconnect cites are called where they were set:
+/// plain words by default, a command's flags in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitNames {
+    pub idle_timeout: &'static str,
+    pub max_connections: &'static str,
+}
+
+impl Default for LimitNames {
+    fn default() -> LimitNames {
+        LimitNames {
+            idle_timeout: "idle timeout",
+            max_connections: "max connections",
+        }
+    }
+}
+
+impl Disconnect {
+    /// The reason in words, citing the limits by `names`.
+    pub fn describe(&self, names: LimitNames) -> String {
         match self {
-            Disconnect::ClientClosed => write!(f, "the client closed the connection"),
+            Disconnect::ClientClosed => "the client closed the connection".into(),
             Disconnect::ClosedMidFrame => {
-                write!(
-                    f,
-                    "the client closed the connection in the middle of a request"
-                )
+                "the client closed the connection in the middle of a request".into()
             }
             Disconnect::IdleTimeout(limit) => {
-                write!(
-                    f,
-                    "no whole request for {} (--idle-timeout): closed",
-                    seconds(*limit)
+                format!(
+                    "no whole request for {} ({}): closed",
+                    seconds(*limit),
+                    names.idle_timeout
                 )
             }
             Disconnect::Evicted { idle, cap, asked } => {
@@ -271,23 +296,38 @@ impl fmt::Display for Disconnect {
                 } else {
                     format!("had sent no whole request in its {} open", seconds(*idle))
                 };
-                write!(
-                    f,
+                format!(
                     "closed to make room for a new client: {cap} connections is the cap \
-                     (--max-connections) and this one {why}"
+                     ({}) and this one {why}",
+                    names.max_connections
                 )
             }
-            Disconnect::OversizeFrame(length) => write!(
-                f,
+            Disconnect::OversizeFrame(length) => format!(
                 "sent a frame header announcing {length} bytes (Modbus allows at most 254): closed"
             ),
-            Disconnect::NotModbus(what) => write!(f, "not Modbus TCP ({what}): closed"),
-            Disconnect::NotReading(limit) => write!(
-                f,
-                "took none of its answers for {}: closed",
-                seconds(*limit)
-            ),
-            Disconnect::Failed(reason) => write!(f, "connection error: {reason}"),
+            Disconnect::NotModbus(what) => format!("not Modbus TCP ({what}): closed"),
+            Disconnect::NotReading(limit) => {
+                format!("took none of its answers for {}: closed", seconds(*limit))
+            }
+            Disconnect::Failed(reason) => format!("connection error: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(LimitNames::default()))
+    }
+}
+
+impl ServerEvent {
+    /// The event in words, citing the TCP limits by `names`.
+    pub fn describe(&self, names: LimitNames) -> String {
+        match self {
+            ServerEvent::Disconnected { peer, reason } => {
+                format!("tcp client {peer} disconnected: {}", reason.describe(names))
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -325,6 +365,18 @@ impl fmt::Display for ServerEvent {
                 "rtu {device}: cannot reopen the port ({reason}); trying again in {}",
                 seconds(*retry_in)
             ),
+            ServerEvent::StateRestored {
+                file,
+                saved_at,
+                kwh_delivered,
+            } => write!(
+                f,
+                "carrying on from {} (saved {saved_at}): {kwh_delivered:.3} kWh delivered",
+                file.display()
+            ),
+            ServerEvent::StateFresh { dir } => {
+                write!(f, "no state in {} yet: starting from zero", dir.display())
+            }
             ServerEvent::PortBack { device } => {
                 write!(f, "rtu {device}: the port is open again, serving")
             }
@@ -349,18 +401,26 @@ impl fmt::Display for ServerEvent {
     }
 }
 
+/// Where each tick's meter goes: the image the servers answer from, and
+/// the snapshot for whoever watches in this process.
+#[derive(Debug)]
+pub struct Published {
+    pub image: SharedImage,
+    pub snapshots: watch::Sender<MeterSnapshot>,
+}
+
 /// Runs the replay on a thread of its own, publishing an image of every
 /// snapshot, until `stop` is set. With `keep`, the state is saved there every
 /// `SAVE_EVERY` and once more on the way out.
 pub fn drive(
     mut replay: Replay,
-    map: RegisterMap,
-    identity: Identity,
-    image: SharedImage,
+    images: ImageBuilder,
+    published: Published,
     stop: Arc<AtomicBool>,
     tick: Duration,
     keep: Option<PathBuf>,
 ) -> std::thread::JoinHandle<Result<(), StateError>> {
+    let Published { image, snapshots } = published;
     std::thread::spawn(move || {
         let mut saved = Instant::now();
         let save = |snapshot: &MeterSnapshot| match &keep {
@@ -370,7 +430,8 @@ pub fn drive(
         while !stop.load(Ordering::Relaxed) {
             replay.tick();
             let snapshot = replay.snapshot();
-            image.replace(image_of(&map, &snapshot, &identity));
+            image.replace(images.image(&snapshot));
+            snapshots.send_replace(snapshot.clone());
             if saved.elapsed() >= SAVE_EVERY {
                 save(&snapshot)?;
                 saved = Instant::now();
@@ -393,6 +454,7 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::map::RegisterMap;
 
     #[test]
     fn answers_its_unit_and_255_on_tcp_only() {
@@ -453,8 +515,27 @@ mod tests {
         assert_eq!(
             never.to_string(),
             "closed to make room for a new client: 4 connections is the cap \
-             (--max-connections) and this one had sent no whole request in its 40 ms open"
+             (max connections) and this one had sent no whole request in its 40 ms open"
         );
+        let flags = LimitNames {
+            idle_timeout: "--idle-timeout",
+            max_connections: "--max-connections",
+        };
+        assert!(
+            never
+                .describe(flags)
+                .contains("the cap (--max-connections)")
+        );
+        let quiet = ServerEvent::Disconnected {
+            peer: SocketAddr::from(([127, 0, 0, 1], 5020)),
+            reason: Disconnect::IdleTimeout(Duration::from_secs(2)),
+        };
+        assert_eq!(
+            quiet.to_string(),
+            "tcp client 127.0.0.1:5020 disconnected: no whole request for 2.0 s (idle timeout): \
+             closed"
+        );
+        assert!(quiet.describe(flags).ends_with("(--idle-timeout): closed"));
         let idle = Disconnect::Evicted {
             idle: Duration::from_secs(12),
             cap: 4,
