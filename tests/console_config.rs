@@ -171,3 +171,33 @@ fn the_config_directory_files_are_used_and_named() {
     let out = config(home.path(), &["theme"], &[("NO_COLOR", "")]);
     assert!(text(&out.stdout).contains("fg:"));
 }
+
+/// The README's example keymap and theme, as a user would save them.
+#[test]
+fn the_readme_examples_load() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = &readme[readme.find("## Keys and themes").expect("the section")..];
+    let example = |first_line: &str| {
+        let start = section.find(first_line).expect("the example");
+        let end = start + section[start..].find("```").expect("its end");
+        section[start..end].to_string()
+    };
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("meterscope");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keymap.ron"), example("// keymap.ron")).unwrap();
+    std::fs::write(dir.join("theme.ron"), example("// theme.ron")).unwrap();
+    let out = config(home.path(), &["keys"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("save              ctrl-s"), "{stdout}");
+    assert!(stdout.contains("freeze            f, z"), "{stdout}");
+    let out = config(home.path(), &["theme"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(fg: \"208\")"),
+        "{}",
+        text(&out.stdout)
+    );
+}
