@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::answer::{ReadRequest, find_rtu_answer};
 use super::backoff::Backoff;
-use super::link::{SerialSettings, exception_name};
+use super::link::{Parity, SerialSettings, exception_name};
 use super::tap::frame_gap;
 use crate::sanitize::for_terminal;
 
@@ -389,7 +389,8 @@ pub async fn sweep(
             let settings = SerialSettings {
                 device: plan.port.clone(),
                 baud,
-                parity,
+                // As before the parity was typed: a letter other than N or O is even.
+                parity: Parity::from_letter(parity).unwrap_or(Parity::Even),
                 stop: 1,
             };
             let mut port = settings.open().map_err(|e| ScanError::Open {
