@@ -4,4 +4,5 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
+pub mod look;
 pub mod theme;
