@@ -4,4 +4,6 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
+pub mod render;
 pub mod theme;
+pub mod update;
