@@ -196,7 +196,11 @@ fn open_connect(app: &mut App) {
     app.dialog = Some(Dialog::Connect(Box::new(ConnectDialog {
         focus: ConnectField::Target,
         target: single_line(&app.link.target.to_string()),
-        unit: single_line(""),
+        unit: {
+            let mut unit = single_line("");
+            unit.set_placeholder_text("used when the URL has no unit=");
+            unit
+        },
         profile: single_line(&app.link.profile),
         recent_selected: 0,
         error: None,

@@ -34,13 +34,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     };
     let meter_time = text("meter_time");
+    // Against this computer's clock when the poll began, not now: the
+    // data's age is no fault of the meter's clock.
     let offset = app
         .link
         .poll
         .as_ref()
-        .and_then(|p| p.text("meter_time"))
-        .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        .map(|t| offset_text(t - app.wall.naive_local()))
+        .and_then(|p| {
+            let t = p.text("meter_time")?;
+            let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+            Some(offset_text(t - p.time.naive_local()))
+        })
         .unwrap_or_default();
     let lines = vec![
         line("Name", text("meter_name")),

@@ -92,10 +92,14 @@ fn tab_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let link = &app.link;
     let stale = link.stale(app.now);
-    let mut first = vec![Span::styled(
-        format!(" {} ", safe(&link.source_text())),
-        theme.status,
-    )];
+    // Most urgent first, so a narrow terminal cuts the least useful.
+    let mut first = Vec::new();
+    if stale {
+        first.push(Span::styled(
+            format!(" {STALE_GLYPH} STALE "),
+            stale_style(theme),
+        ));
+    }
     let state_style = if stale {
         theme.alarm
     } else if link.failing_since.is_some() {
@@ -115,12 +119,10 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(age) => first.push(Span::styled(format!(" age {} ", age_text(age)), theme.dim)),
         None => first.push(Span::styled(" no data yet ", theme.dim)),
     }
-    if stale {
-        first.push(Span::styled(
-            format!(" {STALE_GLYPH} STALE "),
-            stale_style(theme),
-        ));
-    }
+    first.push(Span::styled(
+        format!(" {} ", safe(&link.source_text())),
+        theme.status,
+    ));
     let mut second = Vec::new();
     match app.message() {
         Some(m) => second.push(Span::styled(
