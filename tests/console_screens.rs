@@ -106,7 +106,7 @@ fn styled(buffer: &Buffer) -> String {
 
 fn snap(name: &str, app: &mut App, width: u16, height: u16) {
     update(app, Action::Resize { width, height });
-    let buffer = draw(app, &Theme::plain(), width, height);
+    let buffer = draw(app, &Theme::default(), width, height);
     settings().bind(|| insta::assert_snapshot!(format!("{name}_{width}x{height}"), text(&buffer)));
 }
 
@@ -136,7 +136,7 @@ fn every_screen_at_both_sizes() {
 #[test]
 fn the_readings_are_meter_cores_computation_of_the_feeder() {
     let fixed = meter_core();
-    let buffer = text(&draw(&fixed.app, &Theme::plain(), 120, 40));
+    let buffer = text(&draw(&fixed.app, &Theme::default(), 120, 40));
     let link = &fixed.app.link;
     let v = link.number("voltage_an").expect("V A-N");
     let f = link.number("frequency").expect("frequency");
@@ -266,7 +266,7 @@ pub fn found() -> Found {
 fn too_small() {
     let fixed = meter_core();
     for (width, height) in [(59, 24), (80, 15), (30, 6)] {
-        let buffer = draw(&fixed.app, &Theme::plain(), width, height);
+        let buffer = draw(&fixed.app, &Theme::default(), width, height);
         settings()
             .bind(|| insta::assert_snapshot!(format!("too_small_{width}x{height}"), text(&buffer)));
     }
@@ -309,7 +309,7 @@ fn powerlogic_has_no_scope_block() {
         snap("powerlogic_device", app, width, height);
     }
     command(app, Command::ShowWaveform);
-    let buffer = text(&draw(app, &Theme::plain(), 80, 24));
+    let buffer = text(&draw(app, &Theme::default(), 80, 24));
     assert!(
         buffer.contains("not available from this profile"),
         "{buffer}"
@@ -325,8 +325,19 @@ fn styles_in_each_theme() {
     }
 }
 
-fn themes() -> Vec<(&'static str, Theme)> {
-    vec![("plain", Theme::plain())]
+/// Every shipped theme, and the default one as NO_COLOR leaves it.
+fn themes() -> Vec<(String, Theme)> {
+    let mut themes: Vec<(String, Theme)> = meterscope::tui::theme::BUILT_IN
+        .iter()
+        .map(|(name, _)| {
+            let loaded = Theme::built_in(name)
+                .expect("listed")
+                .expect("a shipped theme loads");
+            (name.to_string(), loaded.theme)
+        })
+        .collect();
+    themes.push(("no-color".into(), Theme::default().without_colour()));
+    themes
 }
 
 #[test]
@@ -335,7 +346,7 @@ fn no_meter_text_reaches_the_terminal_raw() {
     let app = &mut fixed.app;
     command(app, Command::Serial);
     update(app, Action::Ports(Ok(ports())));
-    let buffer = text(&draw(app, &Theme::plain(), 120, 40));
+    let buffer = text(&draw(app, &Theme::default(), 120, 40));
     assert!(!buffer.contains('\x1b'), "{buffer}");
     assert!(buffer.contains("USB-RS485\u{FFFD}[2J"), "{buffer}");
 }
@@ -387,7 +398,7 @@ proptest! {
         every_view(app, view);
         for (width, height) in sizes {
             update(app, Action::Resize { width, height });
-            let buffer = draw(app, &Theme::plain(), width, height);
+            let buffer = draw(app, &Theme::default(), width, height);
             prop_assert_eq!(buffer.area.width, width);
         }
     }

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
+pub mod look;
 pub mod render;
 pub mod theme;
 pub mod update;

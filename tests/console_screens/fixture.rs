@@ -23,9 +23,9 @@ use meterscope::modbus::map::RegisterMap;
 use meterscope::modbus::meter_points::{Identity, image_of};
 use meterscope::modbus::poll::ProfilePoll;
 use meterscope::modbus::tap::{Direction, Frame, Framing, Tap, push_crc};
-use meterscope::tui::action::{Action, Command};
+use meterscope::tui::action::Action;
 use meterscope::tui::app::{App, AppConfig};
-use meterscope::tui::keymap::{KeyBinding, Keymap};
+use meterscope::tui::keymap::Keymap;
 use meterscope::tui::update::update;
 
 /// Seconds of polls the fixed state has seen.
@@ -48,43 +48,7 @@ pub fn local(naive: NaiveDateTime) -> DateTime<Local> {
 }
 
 pub fn keymap() -> Keymap {
-    let key = |code: KeyCode, modifiers: KeyModifiers| KeyBinding { code, modifiers };
-    let none = KeyModifiers::NONE;
-    Keymap::from_bindings([
-        (key(KeyCode::Char('q'), none), Command::Quit),
-        (
-            key(KeyCode::Char('c'), KeyModifiers::CONTROL),
-            Command::Quit,
-        ),
-        (key(KeyCode::Char('?'), none), Command::Help),
-        (key(KeyCode::Tab, none), Command::NextTab),
-        (
-            key(KeyCode::BackTab, KeyModifiers::SHIFT),
-            Command::PreviousTab,
-        ),
-        (key(KeyCode::Char('1'), none), Command::ShowReadings),
-        (key(KeyCode::Char('2'), none), Command::ShowWaveform),
-        (key(KeyCode::Char('3'), none), Command::ShowWire),
-        (key(KeyCode::Char('4'), none), Command::ShowDevice),
-        (key(KeyCode::Char('o'), none), Command::Connect),
-        (key(KeyCode::Char('s'), none), Command::Serial),
-        (key(KeyCode::Char('r'), none), Command::Reconnect),
-        (key(KeyCode::Char(' '), none), Command::Pause),
-        (key(KeyCode::Char('f'), none), Command::Freeze),
-        (key(KeyCode::Char('n'), none), Command::NextChannel),
-        (key(KeyCode::Char('p'), none), Command::PreviousChannel),
-        (key(KeyCode::Up, none), Command::Up),
-        (key(KeyCode::Down, none), Command::Down),
-        (key(KeyCode::PageUp, none), Command::PageUp),
-        (key(KeyCode::PageDown, none), Command::PageDown),
-        (key(KeyCode::Home, none), Command::Top),
-        (key(KeyCode::End, none), Command::Bottom),
-        (key(KeyCode::Char('/'), none), Command::Filter),
-        (key(KeyCode::Char('k'), none), Command::FilterKind),
-        (key(KeyCode::Char('w'), none), Command::Save),
-        (key(KeyCode::Enter, none), Command::Confirm),
-        (key(KeyCode::Esc, none), Command::Cancel),
-    ])
+    Keymap::default()
 }
 
 pub fn key(code: KeyCode) -> Action {

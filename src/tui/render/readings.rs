@@ -240,7 +240,7 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Sparkline::default()
                 .data(&data)
                 .max(SPARK_TOP)
-                .style(theme.phase[0]),
+                .style(theme.text),
             Rect {
                 x: line.x.saturating_add(1),
                 width: line.width.saturating_sub(1),
