@@ -197,7 +197,7 @@ pub fn stats(frames: &[Frame]) -> LinkStats {
     for f in &received {
         if f.function.is_some_and(|c| c & 0x80 != 0) {
             let code = f.bytes.get(2).copied().unwrap_or(0);
-            *exceptions.entry(format!("{code:02X}")).or_insert(0) += 1;
+            *exceptions.entry(code).or_insert(0) += 1;
         }
     }
     let mut latencies: Vec<f64> = received.iter().map(|f| f.gap.as_secs_f64() * 1e3).collect();

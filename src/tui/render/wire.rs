@@ -137,7 +137,7 @@ fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme
         stats
             .exceptions
             .iter()
-            .map(|(code, n)| format!("{}×{n}", safe(code)))
+            .map(|(code, n)| format!("{code:02X}×{n}"))
             .collect::<Vec<_>>()
             .join(" ")
     };
