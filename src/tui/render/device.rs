@@ -86,6 +86,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
         lines.push(line("Replay loops", point(app, "replay_loops", 0)));
     }
+    if let Some(error) = &l.last_error {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<18}", "Last error"), theme.unit),
+            Span::styled(safe(error).into_owned(), theme.warning),
+        ]));
+    }
     if let Some(poll) = &l.poll {
         for error in poll.errors.iter().take(3) {
             lines.push(Line::from(Span::styled(

@@ -137,21 +137,46 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         },
     }
     let help = help_hint(app);
-    let [left, right] = Layout::horizontal([
-        Constraint::Min(1),
-        Constraint::Length(u16::try_from(help.chars().count()).unwrap_or(0)),
-    ])
-    .areas(area.rows().nth(1).unwrap_or_default());
+    let room = u16::try_from(help.chars().count())
+        .unwrap_or(u16::MAX)
+        .min(area.width / 3 * 2);
+    let [left, right] = Layout::horizontal([Constraint::Min(1), Constraint::Length(room)])
+        .areas(area.rows().nth(1).unwrap_or_default());
     frame.render_widget(Paragraph::new(Line::from(first)), area);
     frame.render_widget(Paragraph::new(Line::from(second)), left);
     frame.render_widget(Paragraph::new(help).style(theme.dim), right);
 }
 
 /// "? help", from the keymap in force.
+/// The screen's own keys and help's, from the keymap in force, so the hint
+/// can never disagree with it.
 fn help_hint(app: &App) -> String {
-    match &app.help_key {
-        Some(key) => format!(" {} help ", safe(key)),
-        None => String::new(),
+    use super::action::Command as C;
+    let commands: &[(C, &str)] = match app.screen {
+        Screen::Readings => &[(C::Pause, "pause"), (C::Connect, "connect")],
+        Screen::Waveform => &[(C::NextChannel, "channel"), (C::Freeze, "freeze")],
+        Screen::Wire => &[
+            (C::Pause, "pause"),
+            (C::Filter, "filter"),
+            (C::FilterKind, "kind"),
+            (C::Save, "save"),
+        ],
+        Screen::Device => &[(C::Reconnect, "reconnect"), (C::Connect, "connect")],
+    };
+    // Help first: a narrow terminal cuts the others.
+    let mut parts: Vec<String> = app
+        .help_key
+        .iter()
+        .map(|key| format!("{} help", safe(key)))
+        .collect();
+    parts.extend(commands.iter().filter_map(|(c, what)| {
+        let key = app.keymap.keys_for(*c).into_iter().next()?;
+        Some(format!("{} {what}", safe(&key)))
+    }));
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", parts.join("  "))
     }
 }
 
