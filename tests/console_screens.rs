@@ -376,8 +376,62 @@ fn every_view(app: &mut App, k: usize) {
         4 => {
             command(app, Command::Quit);
         }
+        5 => {
+            command(app, Command::ShowWire);
+            command(app, Command::Filter);
+            typed(app, "03");
+        }
+        6 => {
+            let t0 = app.now;
+            update(
+                app,
+                Action::Link(LinkEvent::BackingOff {
+                    until: t0 + Duration::from_secs(3),
+                    error: LinkError::Io {
+                        target: "tcp://127.0.0.1:5020?unit=1".into(),
+                        reason: "broken pipe".into(),
+                    },
+                }),
+            );
+            let wall = app.wall + chrono::Duration::seconds(9);
+            update(
+                app,
+                Action::Tick {
+                    now: t0 + Duration::from_secs(9),
+                    wall,
+                },
+            );
+        }
+        7 => {
+            command(app, Command::Freeze);
+            command(app, Command::NextChannel);
+        }
         _ => {}
     }
+}
+
+/// Something a person or a link could do.
+fn arbitrary_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (0..Command::ALL.len()).prop_map(|k| Action::Command(Command::ALL[k])),
+        prop_oneof![
+            Just(KeyCode::Enter),
+            Just(KeyCode::Esc),
+            Just(KeyCode::Tab),
+            Just(KeyCode::BackTab),
+            Just(KeyCode::Up),
+            Just(KeyCode::Down),
+            Just(KeyCode::Backspace),
+            any::<char>().prop_map(KeyCode::Char),
+        ]
+        .prop_map(key),
+        (0u16..=300, 0u16..=120).prop_map(|(width, height)| Action::Resize { width, height }),
+        Just(Action::Frames(fixture::frames())),
+        Just(Action::Ports(Ok(ports()))),
+        Just(Action::Scan(ScanProgress::Found(found()))),
+        (0usize..500, 0usize..500)
+            .prop_map(|(done, total)| Action::Scan(ScanProgress::Asked { done, total })),
+    ]
 }
 
 proptest! {
@@ -386,7 +440,7 @@ proptest! {
     #[test]
     fn any_size_renders_without_panic(
         sizes in prop::collection::vec((1u16..=300, 1u16..=120), 1..6),
-        view in 0usize..20,
+        view in 0usize..32,
         powerlogic in any::<bool>(),
     ) {
         let mut fixed = if powerlogic {
@@ -400,6 +454,26 @@ proptest! {
             update(app, Action::Resize { width, height });
             let buffer = draw(app, &Theme::default(), width, height);
             prop_assert_eq!(buffer.area.width, width);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any sequence of commands, keys, resizes and link news, drawn after
+    /// each at the size it left: never a panic.
+    #[test]
+    fn any_action_sequence_renders_without_panic(
+        actions in prop::collection::vec(arbitrary_action(), 1..40),
+    ) {
+        let mut fixed = meter_core();
+        let app = &mut fixed.app;
+        for action in actions {
+            update(app, action);
+            let (width, height) = (app.width.max(1), app.height.max(1));
+            let buffer = draw(app, &Theme::default(), width, height);
+            prop_assert_eq!(buffer.area.height, height);
         }
     }
 }
