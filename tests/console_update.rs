@@ -663,3 +663,22 @@ fn raw_keys_outside_a_text_field_change_nothing() {
     assert_eq!(app.generation, generation);
     assert!(!wants_text(app));
 }
+
+#[test]
+fn a_message_from_outside_shows_for_a_while() {
+    let mut fixed = meter_core();
+    let t0 = fixed.t0;
+    let app = &mut fixed.app;
+    update(
+        app,
+        Action::Message {
+            text: "no profile 'pm9000'".into(),
+            alarm: true,
+        },
+    );
+    let message = app.message().expect("shown");
+    assert!(message.alarm);
+    tick(app, t0, Duration::from_secs(fixture::POLLS + 9));
+    assert_eq!(app.message(), None, "gone after a while");
+    assert_eq!(app.messages.len(), 1, "kept");
+}

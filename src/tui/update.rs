@@ -61,6 +61,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Scan(progress) => scan_progress(app, progress),
+        Action::Message { text, alarm } => {
+            say(app, text, alarm);
+            true
+        }
         Action::Saved(result) => {
             match result {
                 Ok(path) => say(app, format!("frames saved to {}", path.display()), false),
