@@ -211,6 +211,18 @@ async fn a_refused_connection_keeps_its_kind() {
         }
         other => panic!("{other:?}"),
     }
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("ttyUSB9");
+    let target: Target = format!("rtu://{}", absent.display()).parse().unwrap();
+    let (events_tx, _events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    match link.read(1, Table::Holding, 0, 1).await.unwrap() {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::NotFound), "{reason}");
+            assert!(reason.message.contains("ttyUSB9"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// On paused time the clock moves only when every task waits, so "before

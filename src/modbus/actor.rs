@@ -11,6 +11,10 @@
 //! wire. Paused, Resumed and Stopped answer the consumer's own commands
 //! and are waited for: a consumer that sends commands keeps reading
 //! events, or drops its receiver.
+//!
+//! `Error` tells a one-off read that failed (its reply says so too), or a
+//! request dropped before its answer that took its connection with it.
+//! After `Paused`, a poll already under way still ends and is told.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -100,10 +104,7 @@ pub enum LinkEvent {
         at: Instant,
         poll: Box<ProfilePoll>,
     },
-    /// A one-off read failed (its reply says so too), or a request was
-    /// dropped before its answer and took its connection with it.
     Error(LinkError),
-    /// Polling stopped; a poll already under way still ends and is told.
     Paused,
     Resumed,
     Stopped,

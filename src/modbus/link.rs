@@ -329,8 +329,8 @@ impl Reason {
     }
 }
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
@@ -1203,6 +1203,28 @@ mod tests {
         );
         // Without the wait for quiet, the late answer is taken.
         assert_eq!(drained_with_gap(Duration::ZERO), Some(vec![0xDEAD]));
+    }
+
+    #[test]
+    fn exceptions_are_counted_by_code_and_written_in_hex() {
+        let mut stats = LinkStats::default();
+        stats.exceptions.insert(0x0B, 2);
+        stats.exceptions.insert(0x02, 1);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["exceptions"], serde_json::json!({"02": 1, "0B": 2}));
+        assert_eq!(
+            serde_json::to_string(&json["exceptions"]).unwrap(),
+            r#"{"02":1,"0B":2}"#
+        );
+    }
+
+    #[test]
+    fn a_reason_keeps_the_kind_of_its_error() {
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let reason = Reason::from(eof);
+        assert_eq!(reason.to_string(), "the other end closed the connection");
+        assert_eq!(reason.kind, Some(std::io::ErrorKind::UnexpectedEof));
+        assert_eq!(Reason::from("no connection").kind, None);
     }
 
     #[test]
