@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
-use super::map::RegisterMap;
-use super::meter_points::{Identity, image_of};
+use super::meter_points::ImageBuilder;
 use crate::meter::replay::{MeterSnapshot, Replay};
 use crate::meter::store::{self, MeterState, StateError};
 
@@ -195,6 +195,16 @@ pub enum ServerEvent {
     PortBack {
         device: String,
     },
+    /// A kept state was found and carried on from.
+    StateRestored {
+        file: PathBuf,
+        saved_at: String,
+        kwh_delivered: f64,
+    },
+    /// The state directory holds no state yet.
+    StateFresh {
+        dir: PathBuf,
+    },
     /// Line quality since the last such report.
     LineNoise {
         device: String,
@@ -325,6 +335,18 @@ impl fmt::Display for ServerEvent {
                 "rtu {device}: cannot reopen the port ({reason}); trying again in {}",
                 seconds(*retry_in)
             ),
+            ServerEvent::StateRestored {
+                file,
+                saved_at,
+                kwh_delivered,
+            } => write!(
+                f,
+                "carrying on from {} (saved {saved_at}): {kwh_delivered:.3} kWh delivered",
+                file.display()
+            ),
+            ServerEvent::StateFresh { dir } => {
+                write!(f, "no state in {} yet: starting from zero", dir.display())
+            }
             ServerEvent::PortBack { device } => {
                 write!(f, "rtu {device}: the port is open again, serving")
             }
@@ -349,18 +371,26 @@ impl fmt::Display for ServerEvent {
     }
 }
 
+/// Where each tick's meter goes: the image the servers answer from, and
+/// the snapshot for whoever watches in this process.
+#[derive(Debug)]
+pub struct Published {
+    pub image: SharedImage,
+    pub snapshots: watch::Sender<MeterSnapshot>,
+}
+
 /// Runs the replay on a thread of its own, publishing an image of every
 /// snapshot, until `stop` is set. With `keep`, the state is saved there every
 /// `SAVE_EVERY` and once more on the way out.
 pub fn drive(
     mut replay: Replay,
-    map: RegisterMap,
-    identity: Identity,
-    image: SharedImage,
+    images: ImageBuilder,
+    published: Published,
     stop: Arc<AtomicBool>,
     tick: Duration,
     keep: Option<PathBuf>,
 ) -> std::thread::JoinHandle<Result<(), StateError>> {
+    let Published { image, snapshots } = published;
     std::thread::spawn(move || {
         let mut saved = Instant::now();
         let save = |snapshot: &MeterSnapshot| match &keep {
@@ -370,7 +400,8 @@ pub fn drive(
         while !stop.load(Ordering::Relaxed) {
             replay.tick();
             let snapshot = replay.snapshot();
-            image.replace(image_of(&map, &snapshot, &identity));
+            image.replace(images.image(&snapshot));
+            snapshots.send_replace(snapshot.clone());
             if saved.elapsed() >= SAVE_EVERY {
                 save(&snapshot)?;
                 saved = Instant::now();
@@ -393,6 +424,7 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::map::RegisterMap;
 
     #[test]
     fn answers_its_unit_and_255_on_tcp_only() {
