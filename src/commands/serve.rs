@@ -101,7 +101,11 @@ fn with_flag(error: EmbedError) -> anyhow::Error {
         EmbedError::Serial { device, source } => {
             anyhow::Error::new(source).context(format!("--rtu {device}: cannot open the port"))
         }
-        EmbedError::Nominal(e) => anyhow::Error::new(e).context("--nominal"),
+        EmbedError::Nominal(e) => super::nominal_with_flag(e),
+        EmbedError::Roles { file, source } => {
+            super::roles_with_flag(source).context(format!("{}: cannot replay", file.display()))
+        }
+        EmbedError::Synthesis(e) => super::synth::with_flag(e),
         other => anyhow::Error::new(other),
     }
 }

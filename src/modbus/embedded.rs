@@ -18,7 +18,7 @@ use super::meter_points::{Identity, ImageBuilder, UnknownPoint};
 use super::rtu_server::serve_rtu;
 use super::server::{Events, MeterService, Published, ServerEvent, SharedImage, Transport, drive};
 use super::tcp_server::{TcpLimits, serve_tcp};
-use crate::comtrade::synth::{SynthSpec, feeder, generate};
+use crate::comtrade::synth::{SynthError, SynthSpec, feeder, generate};
 use crate::comtrade::{Capture, ComtradeError, DataType, ReadOptions, Revision, Scale};
 use crate::meter::measure::coverage::{CoverageError, require_whole_cycle};
 use crate::meter::measure::nominal::{NominalError, declared_system};
@@ -142,7 +142,7 @@ pub enum EmbedError {
         source: RoleError,
     },
     #[error("cannot synthesise the waveform: {0}")]
-    Synthesis(String),
+    Synthesis(#[from] SynthError),
     #[error("{from}: cannot serve")]
     NoCycle {
         from: String,
