@@ -20,7 +20,7 @@ use meterscope::modbus::actor::LinkEvent;
 use meterscope::modbus::coverage::Coverage;
 use meterscope::modbus::link::{Latency, LinkStats};
 use meterscope::modbus::map::RegisterMap;
-use meterscope::modbus::meter_points::{Identity, image_of};
+use meterscope::modbus::meter_points::{Identity, ImageBuilder};
 use meterscope::modbus::poll::ProfilePoll;
 use meterscope::modbus::tap::{Direction, Frame, Framing, Tap, push_crc};
 use meterscope::tui::action::Action;
@@ -116,14 +116,14 @@ fn replayed(profile: &str, count: u64) -> Vec<ProfilePoll> {
         },
     );
     let map = RegisterMap::load(profile).expect("a built-in profile");
-    let identity = Identity::default();
+    let images = ImageBuilder::new(map.clone(), Identity::default()).expect("meter-core knows it");
     (0..count)
         .map(|k| {
             // The first poll lands 1.3 s in, so every fourth catches the sag.
             let step = if k == 0 { 1300 } else { 1000 };
             clock.advance(Duration::from_millis(step));
             replay.tick();
-            let image = image_of(&map, &replay.snapshot(), &identity);
+            let image = images.image(&replay.snapshot());
             let mut registers: BTreeMap<u32, u16> = BTreeMap::new();
             for read in map.reads() {
                 let words = image
