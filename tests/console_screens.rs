@@ -294,6 +294,13 @@ fn a_stale_link() {
     assert!(app.link.stale(app.now));
     snap("stale_readings", app, 80, 24);
     snap("stale_readings", app, 120, 40);
+    // In the mono theme, what marks it is a glyph and modifiers.
+    let mono = Theme::built_in("mono")
+        .expect("shipped")
+        .expect("loads")
+        .theme;
+    let buffer = draw(app, &mono, 80, 24);
+    settings().bind(|| insta::assert_snapshot!("theme_mono_stale", styled(&buffer)));
 }
 
 #[test]
@@ -476,4 +483,58 @@ proptest! {
             prop_assert_eq!(buffer.area.height, height);
         }
     }
+}
+
+#[test]
+fn without_colour_no_cell_has_one_and_the_stale_mark_stays() {
+    let theme = Theme::default().without_colour();
+    let mut fixed = meter_core();
+    let t0 = fixed.t0;
+    let app = &mut fixed.app;
+    let failed = Duration::from_secs(fixture::POLLS + 1);
+    tick(app, t0, failed);
+    update(
+        app,
+        Action::Link(LinkEvent::BackingOff {
+            until: t0 + failed + Duration::from_secs(4),
+            error: LinkError::Connect {
+                target: "tcp://127.0.0.1:5020?unit=1".into(),
+                reason: "connection refused".into(),
+            },
+        }),
+    );
+    tick(app, t0, failed + Duration::from_secs(3));
+    for k in 0..20 {
+        every_view(app, k);
+        let buffer = draw(app, &theme, 120, 40);
+        for cell in buffer.content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "view {k}");
+        }
+    }
+    // The stale values keep the stale style's modifiers: meaning without colour.
+    app.dialog = None;
+    command(app, Command::ShowReadings);
+    let buffer = draw(app, &theme, 80, 24);
+    let v = format!("{:.2}", app.link.number("voltage_an").expect("V A-N"));
+    let row = (0..buffer.area.height)
+        .find(|&y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .contains(&v)
+        })
+        .expect("the value is on screen");
+    let stale = theme.stale.add_modifier;
+    assert!(
+        !stale.is_empty(),
+        "the default theme marks stale by a modifier"
+    );
+    let marked = (0..buffer.area.width)
+        .filter(|&x| buffer[(x, row)].modifier.contains(stale))
+        .count();
+    assert!(
+        marked >= v.len(),
+        "{marked} cells marked stale on row {row}"
+    );
+    assert!(text(&buffer).contains("⚠ STALE"));
 }
