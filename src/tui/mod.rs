@@ -5,4 +5,6 @@ pub mod action;
 pub mod app;
 pub mod keymap;
 pub mod look;
+pub mod render;
 pub mod theme;
+pub mod update;
