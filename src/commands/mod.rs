@@ -9,10 +9,11 @@ mod ports;
 mod scan;
 mod serve;
 pub(crate) mod synth;
+mod tui;
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
+use clap::Parser as _;
 
 use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg, ValuesArg};
 use crate::comtrade::{
@@ -23,14 +24,15 @@ use crate::sanitize::for_terminal;
 /// Runs the command line; errors are printed to stderr with their causes.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        None => {
-            // Until the console exists, a bare run shows what there is.
-            let mut command = Cli::command();
-            match command.print_long_help() {
-                Ok(()) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        }
+        // A bare run is the console on meter-core run here, with whatever
+        // the METERSCOPE_ variables of `tui` say.
+        None => match Cli::try_parse_from(["meterscope", "tui"]) {
+            Ok(Cli {
+                command: Some(Command::Tui(args)),
+            }) => tui::run(&args),
+            Ok(_) => Ok(()),
+            Err(e) => e.exit(),
+        },
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Synth(args)) => synth::run(&args),
@@ -49,6 +51,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Ports(args)) => ports::run(&args),
         Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Tui(args)) => tui::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

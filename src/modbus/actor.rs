@@ -49,9 +49,15 @@ pub enum LinkEvent {
     Connected,
     Reconnected,
     /// Connecting failed; the next attempt is at `until`.
-    BackingOff { until: Instant, error: LinkError },
+    BackingOff {
+        until: Instant,
+        error: LinkError,
+    },
     /// A poll done; `at` is when it began, so its age is `now - at`.
-    Polled { at: Instant, poll: Box<ProfilePoll> },
+    Polled {
+        at: Instant,
+        poll: Box<ProfilePoll>,
+    },
     Error(LinkError),
     Paused,
     Resumed,

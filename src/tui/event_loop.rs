@@ -1,0 +1,563 @@
+//! The console's one task: it waits on the terminal's input, a tick, the
+//! link's events, stats and frames, and the results of work it started,
+//! hands each to `update` as an [`Action`], carries out the [`Effect`]s
+//! that come back, and redraws when something changed, at most
+//! [`FRAME_RATE`] times a second (a resize at once).
+//!
+//! The link's actor sends its events with `try_send` into a bounded
+//! queue, so a terminal slow to take our output costs dropped screen
+//! updates, never a late request on the wire.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::{mpsc, watch};
+
+use super::action::{Action, Command, Effect};
+use super::keymap::Keymap;
+use crate::modbus::actor::{LinkCommand, LinkEvent, LinkHandle};
+use crate::modbus::link::{LinkError, LinkStats, Target};
+use crate::modbus::map::RegisterMap;
+use crate::modbus::tap::Tap;
+
+/// Redraws a second, at most.
+pub const FRAME_RATE: u32 = 10;
+/// How often the console's clock moves on (ages, countdowns).
+pub const TICK: Duration = Duration::from_millis(500);
+/// Link events waiting for the console; beyond this the actor drops them.
+pub const EVENT_QUEUE: usize = 64;
+/// Results of the console's own work (a save, a scan) waiting.
+const TASK_QUEUE: usize = 64;
+
+fn frame_interval() -> Duration {
+    Duration::from_secs(1) / FRAME_RATE
+}
+
+/// What the loop drives: the console's state, its update and its drawing.
+pub trait Console {
+    fn update(&mut self, action: Action) -> Vec<Effect>;
+    /// Draws the whole screen; reads only the console's own state.
+    fn draw(&self, frame: &mut ratatui::Frame);
+    /// Whether a text field has focus, so keys go to it as typed.
+    fn wants_text(&self) -> bool;
+}
+
+/// Why [`EventLoop::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The console asked to quit (or a signal to stop came).
+    Quit,
+    /// Ctrl-Z: the caller gives the terminal back, stops, and runs the
+    /// loop again after `fg`.
+    Suspend,
+    /// The terminal's input ended: nobody is there to read the screen.
+    InputEnded,
+}
+
+/// How links are polled and where the console keeps its state.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub interval: Duration,
+    /// The recent-targets file, or `None` to keep none.
+    pub recent: Option<PathBuf>,
+    /// Mouse events are taken (scrolling) only when asked for.
+    pub mouse: bool,
+}
+
+/// The link in use: its handle, and what it tells.
+struct LiveLink {
+    handle: LinkHandle,
+    events: mpsc::Receiver<LinkEvent>,
+    events_open: bool,
+    stats: watch::Receiver<LinkStats>,
+    stats_open: bool,
+    tap: Arc<Tap>,
+}
+
+impl LiveLink {
+    fn command(&self, command: LinkCommand) {
+        if let Err(e) = self.handle.try_send(command) {
+            tracing::warn!("{}: {e}", self.handle.target);
+        }
+    }
+}
+
+/// A scan running, stopped by dropping it.
+struct RunningScan {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningScan {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The loop's state between runs (a suspend ends a run, not the console).
+pub struct EventLoop<C> {
+    pub console: C,
+    keymap: Keymap,
+    settings: Settings,
+    link: Option<LiveLink>,
+    tasks_in: mpsc::Sender<Action>,
+    tasks: mpsc::Receiver<Action>,
+    scan: Option<RunningScan>,
+    /// Actions waiting for `update`, oldest first.
+    pending: VecDeque<Action>,
+    /// The screen shows an older state than the console's.
+    dirty: bool,
+    last_draw: Option<Instant>,
+    stop: Option<crate::shutdown::StopSignals>,
+}
+
+impl<C: Console> EventLoop<C> {
+    pub fn new(console: C, keymap: Keymap, settings: Settings) -> EventLoop<C> {
+        let (tasks_in, tasks) = mpsc::channel(TASK_QUEUE);
+        EventLoop {
+            console,
+            keymap,
+            settings,
+            link: None,
+            tasks_in,
+            tasks,
+            scan: None,
+            pending: VecDeque::new(),
+            dirty: true,
+            last_draw: None,
+            stop: None,
+        }
+    }
+
+    /// Ends the loop in order on SIGTERM, SIGHUP or SIGINT as well (call
+    /// inside the runtime).
+    pub fn stop_on_signals(&mut self) -> std::io::Result<()> {
+        self.stop = Some(crate::shutdown::StopSignals::install()?);
+        Ok(())
+    }
+
+    /// Runs until the console quits, Ctrl-Z, or the input ends.
+    pub async fn run<B, S>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        input: &mut S,
+    ) -> std::io::Result<Outcome>
+    where
+        B: Backend,
+        B::Error: Into<std::io::Error>,
+        S: Stream<Item = std::io::Result<Event>> + Unpin,
+    {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Whatever the screen showed before (a suspend) is gone.
+        self.dirty = true;
+        loop {
+            let next_draw = self
+                .last_draw
+                .map_or_else(Instant::now, |at| at + frame_interval());
+            let outcome = tokio::select! {
+                event = input.next() => match event {
+                    Some(Ok(event)) => self.on_event(event, terminal)?,
+                    Some(Err(e)) => return Err(e),
+                    None => Some(Outcome::InputEnded),
+                },
+                _ = tick.tick() => {
+                    self.pending.push_back(Action::Tick {
+                        now: Instant::now(),
+                        wall: chrono::Local::now(),
+                    });
+                    self.take_frames();
+                    self.dispatch()
+                }
+                news = next_from_link(&mut self.link) => {
+                    match news {
+                        LinkNews::Event(event) => self.pending.push_back(Action::Link(event)),
+                        LinkNews::Stats(stats) => {
+                            self.pending.push_back(Action::Stats(stats));
+                            // Exchanges make frames: take them with their counters.
+                            self.take_frames();
+                        }
+                        LinkNews::Closed => {}
+                    }
+                    self.dispatch()
+                }
+                Some(action) = self.tasks.recv() => {
+                    self.pending.push_back(action);
+                    self.dispatch()
+                }
+                signal = next_stop(&mut self.stop) => {
+                    tracing::info!("stopping at {signal}");
+                    Some(Outcome::Quit)
+                }
+                _ = tokio::time::sleep_until(next_draw.into()), if self.dirty => None,
+            };
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+            if self.dirty
+                && self
+                    .last_draw
+                    .is_none_or(|at| at.elapsed() >= frame_interval())
+            {
+                self.draw(terminal)?;
+            }
+        }
+    }
+
+    /// Connects to `target` (replacing the link in use) and polls its
+    /// `profile` at the interval; a profile that cannot be loaded is
+    /// reported as the link's error.
+    pub fn connect(&mut self, target: Target, profile: &str) {
+        let map = match RegisterMap::load(profile) {
+            Ok(map) => Arc::new(map),
+            Err(e) => {
+                tracing::warn!("{target}: profile {profile}: {e}");
+                self.pending
+                    .push_back(Action::Link(LinkEvent::Error(LinkError::Connect {
+                        target: target.to_string(),
+                        reason: format!("profile {profile}: {e}"),
+                    })));
+                return;
+            }
+        };
+        if let Some(old) = self.link.take() {
+            old.command(LinkCommand::Shutdown);
+        }
+        tracing::info!("connecting to {target}, profile {profile}");
+        let (events_in, events) = mpsc::channel(EVENT_QUEUE);
+        let unit = target.unit;
+        let handle = LinkHandle::spawn(target, events_in);
+        let link = LiveLink {
+            stats: handle.stats.clone(),
+            tap: Arc::clone(&handle.tap),
+            handle,
+            events,
+            events_open: true,
+            stats_open: true,
+        };
+        link.command(LinkCommand::Poll {
+            map,
+            unit,
+            every: self.settings.interval,
+        });
+        self.link = Some(link);
+    }
+
+    /// Stops the link's actor; its last events are not waited for.
+    pub fn shut_down(&mut self) {
+        self.scan = None;
+        if let Some(link) = self.link.take() {
+            link.command(LinkCommand::Shutdown);
+        }
+    }
+
+    /// An action from outside the loop (the terminal's size at start).
+    pub fn tell(&mut self, action: Action) {
+        self.pending.push_back(action);
+        let _ = self.dispatch();
+    }
+
+    fn on_event<B>(
+        &mut self,
+        event: Event,
+        terminal: &mut Terminal<B>,
+    ) -> std::io::Result<Option<Outcome>>
+    where
+        B: Backend,
+        B::Error: Into<std::io::Error>,
+    {
+        match event {
+            Event::Key(key) if is_suspend(&key) => return Ok(Some(Outcome::Suspend)),
+            Event::Key(key) => {
+                if let Some(action) = translate(&self.keymap, self.console.wants_text(), &key) {
+                    self.pending.push_back(action);
+                }
+            }
+            Event::Resize(width, height) => {
+                self.pending.push_back(Action::Resize { width, height });
+                let outcome = self.dispatch();
+                // A resized screen is redrawn at once, not at the cap.
+                self.draw(terminal)?;
+                return Ok(outcome);
+            }
+            Event::Mouse(mouse) if self.settings.mouse => match mouse.kind {
+                MouseEventKind::ScrollUp => self.pending.push_back(Action::Command(Command::Up)),
+                MouseEventKind::ScrollDown => {
+                    self.pending.push_back(Action::Command(Command::Down))
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        Ok(self.dispatch())
+    }
+
+    /// Hands every pending action to `update` and carries out what it asks.
+    fn dispatch(&mut self) -> Option<Outcome> {
+        let mut outcome = None;
+        while let Some(action) = self.pending.pop_front() {
+            self.dirty = true;
+            for effect in self.console.update(action) {
+                if self.carry_out(effect) == Some(Outcome::Quit) {
+                    outcome = Some(Outcome::Quit);
+                }
+            }
+        }
+        outcome
+    }
+
+    fn take_frames(&mut self) {
+        if let Some(link) = &self.link {
+            let frames = link.tap.take_new();
+            if !frames.is_empty() {
+                self.pending.push_back(Action::Frames(frames));
+            }
+        }
+    }
+
+    fn draw<B>(&mut self, terminal: &mut Terminal<B>) -> std::io::Result<()>
+    where
+        B: Backend,
+        B::Error: Into<std::io::Error>,
+    {
+        let console = &self.console;
+        let mut draw = || terminal.draw(|frame| console.draw(frame)).map(|_| ());
+        // On a worker of a multi-threaded runtime the write to a slow
+        // terminal blocks only this task: the others move elsewhere.
+        let result = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(draw),
+            _ => draw(),
+        };
+        result.map_err(Into::into)?;
+        self.dirty = false;
+        self.last_draw = Some(Instant::now());
+        Ok(())
+    }
+
+    fn carry_out(&mut self, effect: Effect) -> Option<Outcome> {
+        match effect {
+            Effect::Connect { target, profile } => self.connect(target, &profile),
+            Effect::Reconnect => self.command(LinkCommand::Reconnect),
+            Effect::PausePoll => self.command(LinkCommand::Pause),
+            Effect::ResumePoll => self.command(LinkCommand::Resume),
+            Effect::SaveFrames(path) => self.save_frames(path),
+            Effect::ListPorts => self.list_ports(),
+            Effect::StartScan(plan) => self.start_scan(plan),
+            Effect::StopScan => self.stop_scan(),
+            Effect::Remember(target) => self.remember(target),
+            Effect::Quit => return Some(Outcome::Quit),
+        }
+        None
+    }
+
+    fn command(&self, command: LinkCommand) {
+        match &self.link {
+            Some(link) => link.command(command),
+            None => tracing::warn!("no link to send {command:?} to"),
+        }
+    }
+
+    /// Runs `work` off the loop; its action comes back through the task
+    /// queue.
+    fn in_background(&self, work: impl FnOnce() -> Action + Send + 'static) {
+        let results = self.tasks_in.clone();
+        tokio::spawn(async move {
+            match tokio::task::spawn_blocking(work).await {
+                Ok(action) => {
+                    let _ = results.send(action).await;
+                }
+                Err(e) => tracing::error!("background work failed: {e}"),
+            }
+        });
+    }
+
+    fn save_frames(&self, path: PathBuf) {
+        let Some(link) = &self.link else {
+            self.pending_saved(Err("no link: no frames to save".into()));
+            return;
+        };
+        let tap = Arc::clone(&link.tap);
+        self.in_background(move || Action::Saved(save_frames(&tap, &path).map(|()| path)));
+    }
+
+    fn pending_saved(&self, result: Result<PathBuf, String>) {
+        let _ = self.tasks_in.try_send(Action::Saved(result));
+    }
+
+    fn list_ports(&self) {
+        self.in_background(|| Action::Ports(list_ports()));
+    }
+
+    fn start_scan(&mut self, plan: crate::modbus::scan::ScanPlan) {
+        let results = self.tasks_in.clone();
+        tracing::info!("scanning {}", plan.port);
+        let task = tokio::spawn(async move {
+            sweep(plan, results).await;
+        });
+        self.scan = Some(RunningScan { task });
+    }
+
+    fn stop_scan(&mut self) {
+        if self.scan.take().is_some() {
+            tracing::info!("scan stopped");
+            let _ = self
+                .tasks_in
+                .try_send(Action::Scan(crate::modbus::scan::ScanProgress::Ended(
+                    Some("stopped".into()),
+                )));
+        }
+    }
+
+    fn remember(&self, target: String) {
+        let Some(path) = self.settings.recent.clone() else {
+            return;
+        };
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = super::recent::remember(&path, &target) {
+                tracing::warn!("{e}");
+            }
+        });
+    }
+}
+
+/// What the link in use told.
+enum LinkNews {
+    Event(LinkEvent),
+    Stats(LinkStats),
+    /// Its actor ended one of the channels.
+    Closed,
+}
+
+/// The next event or change of stats of the link in use; never, when
+/// there is none or it has ended.
+async fn next_from_link(link: &mut Option<LiveLink>) -> LinkNews {
+    let Some(link) = link else {
+        return std::future::pending().await;
+    };
+    let events_open = link.events_open;
+    let stats_open = link.stats_open;
+    tokio::select! {
+        event = link.events.recv(), if events_open => match event {
+            Some(event) => LinkNews::Event(event),
+            None => {
+                link.events_open = false;
+                LinkNews::Closed
+            }
+        },
+        changed = link.stats.changed(), if stats_open => match changed {
+            Ok(()) => LinkNews::Stats(link.stats.borrow_and_update().clone()),
+            Err(_) => {
+                link.stats_open = false;
+                LinkNews::Closed
+            }
+        },
+        else => std::future::pending().await,
+    }
+}
+
+async fn next_stop(stop: &mut Option<crate::shutdown::StopSignals>) -> &'static str {
+    match stop {
+        Some(signals) => match signals.next().await {
+            Ok(name) => name,
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Ctrl-Z: in raw mode the terminal sends it as a key, not a signal.
+pub fn is_suspend(key: &KeyEvent) -> bool {
+    key.kind == KeyEventKind::Press
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('z') | KeyCode::Char('Z'))
+}
+
+/// What a key asks for: its bound command, or, while a text field has
+/// focus, the key itself, except that a key bound to quit with Ctrl held
+/// (Ctrl-C) still quits. Releases are not keys pressed.
+pub fn translate(keymap: &Keymap, wants_text: bool, key: &KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let command = keymap.command(key);
+    if wants_text {
+        let quits = command == Some(Command::Quit) && key.modifiers.contains(KeyModifiers::CONTROL);
+        return Some(if quits {
+            Action::Command(Command::Quit)
+        } else {
+            Action::Key(*key)
+        });
+    }
+    command.map(Action::Command)
+}
+
+/// Writes every frame the tap keeps, a line each, replacing `path` whole.
+pub fn save_frames(tap: &Tap, path: &std::path::Path) -> Result<(), String> {
+    let frames = tap.frames();
+    crate::atomic_file::replace_with(path, |out| {
+        for frame in &frames {
+            writeln!(out, "{}", frame.line())?;
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("{}: cannot save the frames: {e}", path.display()))
+}
+
+fn list_ports() -> Result<Vec<crate::modbus::ports::PortInfo>, String> {
+    Err("listing the serial ports is not available yet".into())
+}
+
+async fn sweep(plan: crate::modbus::scan::ScanPlan, results: mpsc::Sender<Action>) {
+    let _ = plan;
+    let _ = results
+        .send(Action::Scan(crate::modbus::scan::ScanProgress::Ended(
+            Some("scanning is not available yet".into()),
+        )))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modbus::tap::Framing;
+
+    #[test]
+    fn ctrl_z_suspends_and_z_does_not() {
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert!(is_suspend(&ctrl_z));
+        assert!(!is_suspend(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::NONE
+        )));
+    }
+
+    #[test]
+    fn saved_frames_are_a_line_each() {
+        let tap = Tap::new(Framing::Tcp);
+        tap.sent(&[
+            0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x0B, 0xD3, 0x00, 0x02,
+        ]);
+        tap.flush();
+        tap.received(&[
+            0x00, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01, 0x03, 0x04, 0x43, 0x66, 0x40, 0x00,
+        ]);
+        tap.flush();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frames.txt");
+        save_frames(&tap, &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].contains("00 01 00 00 00 06 01 03 0B D3 00 02"),
+            "{text}"
+        );
+        let err = save_frames(&tap, &dir.path().join("no/such/dir/f.txt")).unwrap_err();
+        assert!(err.contains("cannot save the frames"), "{err}");
+    }
+}
