@@ -177,7 +177,7 @@ fn main() {
                 let started = Instant::now();
                 for read in map.reads() {
                     let _ = link
-                        .read(Table::Holding, read.register - 1, read.count)
+                        .read(1, Table::Holding, read.register - 1, read.count)
                         .await;
                 }
                 times.push(started.elapsed().as_secs_f64() * 1e3);

@@ -4,9 +4,11 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use crate::cli::MonitorArgs;
-use crate::modbus::coverage::{Coverage, poll_blocks};
-use crate::modbus::link::{Link, Target};
+use crate::modbus::actor::LinkHandle;
+use crate::modbus::coverage::Coverage;
+use crate::modbus::link::Target;
 use crate::modbus::map::RegisterMap;
+use crate::modbus::poll::reconnect_note;
 use crate::sanitize::for_terminal;
 use crate::shutdown::until_stopped;
 
@@ -33,12 +35,13 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut link = Link::new(target);
+    // Frames come through the tap and counters through the watch; the
+    // link's events are not needed here.
+    let (events, _) = tokio::sync::mpsc::channel(1);
+    let link = runtime.block_on(async { LinkHandle::spawn(target, events) });
     let mut run = Coverage::default();
     let result = match runtime
-        .block_on(until_stopped(watch(
-            args, &map, &mut link, &mut save, &mut run,
-        )))
+        .block_on(until_stopped(watch(args, &map, &link, &mut save, &mut run)))
         .context("cannot listen for signals to stop")
     {
         Ok(Ok(result)) => result,
@@ -50,7 +53,7 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e),
     };
-    let s = link.stats();
+    let s = link.stats.borrow().clone();
     let _ = writeln!(
         std::io::stderr(),
         "{} requests, {} responses, {} timeouts, {} exceptions, {} mismatched answers, {} CRC errors, {} noise bytes, {} reconnects, {} bytes sent, {} received",
@@ -71,7 +74,7 @@ pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
 async fn watch(
     args: &MonitorArgs,
     map: &RegisterMap,
-    link: &mut Link,
+    link: &LinkHandle,
     save: &mut Option<std::fs::File>,
     run: &mut Coverage,
 ) -> anyhow::Result<()> {
@@ -79,27 +82,40 @@ async fn watch(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut out = std::io::stdout();
     let mut polls = 0u64;
+    let mut frames = link.tap.cursor();
+    let mut reconnects_told = 0;
     while args.count.is_none_or(|n| polls < n) {
         ticker.tick().await;
         polls += 1;
-        let outcome = poll_blocks(link, &map.reads(), |link, error| {
-            for frame in link.tap().take_new() {
-                writeln!(out, "{}", for_terminal(&frame.line_within(SCREEN_BYTES)))?;
-                if let Some(file) = save.as_mut() {
-                    writeln!(file, "{}", frame.line())?;
+        let poll = link
+            .poll_by_blocks(map, link.target.unit, |error| {
+                let new = link.tap.since(&mut frames);
+                if new.missed > 0 {
+                    writeln!(
+                        out,
+                        "# {} frames went by faster than they could be shown",
+                        new.missed
+                    )?;
                 }
-            }
-            if let Some(e) = error {
-                writeln!(out, "# {}", for_terminal(e))?;
-            }
-            out.flush()
-        })
-        .await?;
+                for frame in new.frames {
+                    writeln!(out, "{}", for_terminal(&frame.line_within(SCREEN_BYTES)))?;
+                    if let Some(file) = save.as_mut() {
+                        writeln!(file, "{}", frame.line())?;
+                    }
+                }
+                if let Some(e) = error {
+                    writeln!(out, "# {}", for_terminal(&e.to_string()))?;
+                }
+                out.flush()
+            })
+            .await?;
         // Once a poll, however many blocks connected again.
-        for note in link.take_notes() {
+        let reconnects = link.stats.borrow().reconnects;
+        if let Some(note) = reconnect_note(&link.target, reconnects - reconnects_told) {
             writeln!(out, "# {}", for_terminal(&note))?;
         }
-        run.add(outcome.coverage);
+        reconnects_told = reconnects;
+        run.add(poll.coverage);
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -8,9 +8,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{PollArgs, TableArg, WordOrderArg};
-use crate::modbus::coverage::{Coverage, poll_blocks};
-use crate::modbus::link::{Link, LinkStats, Table, Target};
+use crate::modbus::actor::LinkHandle;
+use crate::modbus::coverage::Coverage;
+use crate::modbus::link::{LinkStats, Table, Target};
 use crate::modbus::map::{Decoded, RegisterMap};
+use crate::modbus::poll::{ProfilePoll, reconnect_note};
 use crate::modbus::value::{PointType, PointValue, WordOrder, decode};
 use crate::report::{csv, json};
 use crate::sanitize::for_terminal;
@@ -53,81 +55,94 @@ async fn poll_loop(args: &PollArgs, target: Target, run: &mut Coverage) -> anyho
     let map = if args.raw {
         None
     } else {
-        Some(RegisterMap::load(&args.profile)?)
+        Some(Arc::new(RegisterMap::load(&args.profile)?))
     };
     let raw = if args.raw {
         Some(raw_read(args)?)
     } else {
         None
     };
-    let mut link = Link::new(target);
+    let unit = target.unit;
+    // Nothing here waits on the link's events: what each poll gave comes
+    // back as its answer.
+    let (events, _) = tokio::sync::mpsc::channel(1);
+    let link = LinkHandle::spawn(target, events);
     let count = if args.once { Some(1) } else { args.count };
     let interval = Duration::from_secs_f64(args.interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut out = std::io::stdout();
     let mut polls = 0u64;
+    let mut reconnects_told = 0;
     while count.is_none_or(|n| polls < n) {
         ticker.tick().await;
         polls += 1;
         let time = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
-        match (&map, &raw) {
+        let stats = match (&map, &raw) {
             (Some(map), _) => {
-                let (values, errors, coverage) = poll_profile(&mut link, map).await;
-                run.add(coverage);
+                let (poll, stats) = link.poll_once(Arc::clone(map), unit).await?;
+                run.add(poll.coverage);
+                let errors: Vec<String> = poll.errors.iter().map(|e| e.to_string()).collect();
+                let values = readings(map, &poll);
                 print_poll(
                     args,
                     &mut out,
                     &time,
-                    &link,
+                    &link.target,
+                    &stats,
                     map,
                     &values,
                     &errors,
                     polls == 1,
                 )?;
+                stats
             }
             (None, Some(raw)) => {
-                let result = raw.read(&mut link).await;
+                let result = raw.read(&link, unit).await?;
                 run.add(Coverage {
                     asked: 1,
                     read: result.is_ok() as u64,
                 });
-                print_raw(args, &mut out, &time, &link, raw, result, polls == 1)?;
+                let stats = link.stats.borrow().clone();
+                print_raw(
+                    args,
+                    &mut out,
+                    &time,
+                    &link.target,
+                    &stats,
+                    raw,
+                    result,
+                    polls == 1,
+                )?;
+                stats
             }
-            _ => {}
-        }
-        for note in link.take_notes() {
+            _ => break,
+        };
+        if let Some(note) = reconnect_note(&link.target, stats.reconnects - reconnects_told) {
             eprintln!("note: {}", for_terminal(&note));
         }
+        reconnects_told = stats.reconnects;
         out.flush()?;
     }
     Ok(())
 }
 
-/// Reads the blocks of the map; values of points wholly read, and an
-/// error line for each block that failed.
-async fn poll_profile(
-    link: &mut Link,
-    map: &RegisterMap,
-) -> (BTreeMap<String, Reading>, Vec<String>, Coverage) {
-    let Ok(outcome) = poll_blocks(link, &map.reads(), |_, _| Ok::<(), Infallible>(())).await;
-    let registers = outcome.registers;
-    let mut values = BTreeMap::new();
-    for point in &map.points {
-        let words: Option<Vec<u16>> = (point.register as u32..point.end())
-            .map(|r| registers.get(&r).copied())
-            .collect();
-        if let Some(words) = words {
-            values.insert(
-                point.name.clone(),
-                Reading {
-                    value: point.decode(&words),
-                    unit: point.unit.clone(),
-                },
-            );
-        }
-    }
-    (values, outcome.errors, outcome.coverage)
+/// The values of the points wholly read, with their units.
+fn readings(map: &RegisterMap, poll: &ProfilePoll) -> BTreeMap<String, Reading> {
+    map.points
+        .iter()
+        .filter_map(|point| {
+            poll.value(&point.name).map(|value| {
+                (
+                    point.name.clone(),
+                    Reading {
+                        value: value.clone(),
+                        unit: point.unit.clone(),
+                    },
+                )
+            })
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -135,14 +150,14 @@ fn print_poll(
     args: &PollArgs,
     out: &mut impl Write,
     time: &str,
-    link: &Link,
+    target: &Target,
+    stats: &LinkStats,
     map: &RegisterMap,
     values: &BTreeMap<String, Reading>,
     errors: &[String],
     first: bool,
 ) -> anyhow::Result<()> {
-    let target = link.target().to_string();
-    let stats = link.stats();
+    let target = target.to_string();
     if args.json {
         let line = json!({ "time": time, "target": target, "values": values, "errors": errors, "stats": stats });
         writeln!(out, "{}", json::to_line(&line)?)?;
@@ -186,7 +201,7 @@ fn print_poll(
         for error in errors {
             writeln!(out, "  error: {}", for_terminal(error))?;
         }
-        writeln!(out, "  {}", stats_line(&stats))?;
+        writeln!(out, "  {}", stats_line(stats))?;
     }
     Ok(())
 }
@@ -313,28 +328,35 @@ impl RawRead {
 
     /// Reads the registers in one request, exactly as asked, so a meter's
     /// answer to a quantity of 0 or over 125 can be seen too.
-    async fn read(&self, link: &mut Link) -> Result<Vec<PointValue>, String> {
-        let words = link
-            .read(self.table, self.address, self.registers)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(words
-            .chunks(self.kind.registers() as usize)
-            .map(|w| decode(self.kind, w, self.order, 1.0))
-            .collect())
+    async fn read(
+        &self,
+        link: &LinkHandle,
+        unit: u8,
+    ) -> anyhow::Result<Result<Vec<PointValue>, String>> {
+        let answer = link
+            .read(unit, self.table, self.address, self.registers)
+            .await?;
+        Ok(answer.map_err(|e| e.to_string()).map(|words| {
+            words
+                .chunks(self.kind.registers() as usize)
+                .map(|w| decode(self.kind, w, self.order, 1.0))
+                .collect()
+        }))
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_raw(
     args: &PollArgs,
     out: &mut impl Write,
     time: &str,
-    link: &Link,
+    target: &Target,
+    stats: &LinkStats,
     raw: &RawRead,
     result: Result<Vec<PointValue>, String>,
     first: bool,
 ) -> anyhow::Result<()> {
-    let target = link.target().to_string();
+    let target = target.to_string();
     if args.csv && first {
         // As the profile's header: time, then one column per value, named
         // by the register it starts at.
@@ -352,7 +374,7 @@ fn print_raw(
         };
         let line = json!({
             "time": time, "target": target, "address": raw.given, "type": raw.kind.name(),
-            "values": values, "errors": errors, "stats": link.stats(),
+            "values": values, "errors": errors, "stats": stats,
         });
         writeln!(out, "{}", json::to_line(&line)?)?;
         return Ok(());

@@ -1,22 +1,56 @@
 //! The owner task of one bus (a serial device, or a host and port): it
-//! holds the [`Link`](super::link::Link), takes commands through a
-//! [`LinkHandle`], and tells what happens as [`LinkEvent`]s. A request
-//! dropped mid-flight leaves the link disconnected, never a request in
-//! flight.
+//! holds the [`Link`], takes commands through a [`LinkHandle`], and tells
+//! what happens as [`LinkEvent`]s. It takes commands while it backs off
+//! and while a request is out, and a request dropped mid-flight (its
+//! reply receiver gone, or a reconnect or shutdown asked meanwhile) leaves
+//! the link disconnected, never a request in flight.
+//!
+//! Events about the wire (Connected, Reconnected, BackingOff, Polled,
+//! Error) are sent with `try_send`: a consumer that falls behind loses
+//! some, and the next poll supersedes them, but it never stalls the
+//! wire. Paused, Resumed and Stopped answer the consumer's own commands
+//! and are waited for: a consumer that sends commands keeps reading
+//! events, or drops its receiver.
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::link::{LinkError, LinkStats, Table, Target};
-use super::map::RegisterMap;
-use super::poll::ProfilePoll;
+use super::link::{Link, LinkError, LinkStats, Table, Target, TargetTransport};
+use super::map::{Read, RegisterMap};
+use super::poll::{BlockError, BlockReader, ProfilePoll, block_request, poll_map};
 use super::tap::Tap;
 
 /// Which bus an actor owns: one per serial device or host:port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BusId(pub String);
+
+impl BusId {
+    /// `host:port` over TCP (with or without RTU framing), the device
+    /// path on a serial line.
+    pub fn of(target: &Target) -> BusId {
+        match &target.transport {
+            TargetTransport::Tcp { host, port } | TargetTransport::RtuOverTcp { host, port } => {
+                if host.contains(':') {
+                    BusId(format!("[{host}]:{port}"))
+                } else {
+                    BusId(format!("{host}:{port}"))
+                }
+            }
+            TargetTransport::Rtu(serial) => BusId(serial.device.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for BusId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// What a handle asks of its actor.
 #[derive(Debug)]
@@ -34,6 +68,14 @@ pub enum LinkCommand {
         address: u16,
         count: u16,
         reply: oneshot::Sender<Result<Vec<u16>, LinkError>>,
+    },
+    /// One poll of `map` at `unit` now, answered on `reply` with the
+    /// counters as they stood when it ended (a headless `poll` prints
+    /// them beside it). Dropping the receiver cancels it.
+    PollOnce {
+        map: Arc<RegisterMap>,
+        unit: u8,
+        reply: oneshot::Sender<(ProfilePoll, LinkStats)>,
     },
     /// Stop polling (one-off reads are still served).
     Pause,
@@ -83,8 +125,52 @@ pub struct LinkHandle {
 impl LinkHandle {
     /// Starts the actor for `target` on the current runtime.
     pub fn spawn(target: Target, events: mpsc::Sender<LinkEvent>) -> LinkHandle {
-        let _ = (target, events);
-        todo!("link actor")
+        let mut link = Link::new(target.clone());
+        let (published, stats) = watch::channel(LinkStats::default());
+        link.publish_to(published);
+        let tap = Arc::clone(link.tap());
+        let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
+        let actor = Actor {
+            commands: inbox,
+            events,
+            plan: None,
+            paused: false,
+            queue: VecDeque::new(),
+            connect_wanted: false,
+        };
+        tokio::spawn(actor.run(link));
+        LinkHandle {
+            bus: BusId::of(&target),
+            target,
+            commands,
+            stats,
+            tap,
+        }
+    }
+
+    /// One poll of `map` at `unit` asked block by block, each a one-off
+    /// read, with `after` seeing each block as it is done (a monitor
+    /// shows each block's frames before its error).
+    pub async fn poll_by_blocks<E>(
+        &self,
+        map: &RegisterMap,
+        unit: u8,
+        after: impl FnMut(Option<&BlockError>) -> Result<(), E>,
+    ) -> Result<ProfilePoll, E> {
+        let mut reader = ThroughHandle { handle: self, unit };
+        poll_map(map, &mut reader, after).await
+    }
+
+    /// One poll now, with the counters as they stood when it ended.
+    pub async fn poll_once(
+        &self,
+        map: Arc<RegisterMap>,
+        unit: u8,
+    ) -> Result<(ProfilePoll, LinkStats), LinkGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(LinkCommand::PollOnce { map, unit, reply })
+            .await?;
+        answer.await.map_err(|_| LinkGone)
     }
 
     pub async fn send(&self, command: LinkCommand) -> Result<(), LinkGone> {
@@ -114,5 +200,376 @@ impl LinkHandle {
         })
         .await?;
         answer.await.map_err(|_| LinkGone)
+    }
+}
+
+/// Commands a handle queues before `send` waits.
+const COMMAND_QUEUE: usize = 64;
+
+/// A profile polled every `every`.
+struct Plan {
+    map: Arc<RegisterMap>,
+    unit: u8,
+    every: Duration,
+    due: tokio::time::Instant,
+}
+
+/// Something the actor does on the wire, one at a time.
+enum Job {
+    Read {
+        unit: u8,
+        table: Table,
+        address: u16,
+        count: u16,
+        reply: oneshot::Sender<Result<Vec<u16>, LinkError>>,
+    },
+    Poll {
+        map: Arc<RegisterMap>,
+        unit: u8,
+        /// `None` for the plan's polls, told as events.
+        reply: Option<oneshot::Sender<(ProfilePoll, LinkStats)>>,
+    },
+    /// Connect again, as asked, with nothing to read.
+    Connect,
+}
+
+impl Job {
+    /// Whoever asked is no longer waiting.
+    fn abandoned(&self) -> bool {
+        match self {
+            Job::Read { reply, .. } => reply.is_closed(),
+            Job::Poll {
+                reply: Some(reply), ..
+            } => reply.is_closed(),
+            _ => false,
+        }
+    }
+}
+
+/// What a command asks of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    CarryOn,
+    Reconnect,
+    Stop,
+}
+
+struct Actor {
+    commands: mpsc::Receiver<LinkCommand>,
+    events: mpsc::Sender<LinkEvent>,
+    plan: Option<Plan>,
+    paused: bool,
+    /// One-off reads and polls, in the order asked; served before the
+    /// plan's polls.
+    queue: VecDeque<Job>,
+    connect_wanted: bool,
+}
+
+/// Waits until `at`, or for ever.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The actor's poll reads through its own link, telling connections as
+/// they happen.
+struct OwnLink<'a> {
+    link: &'a mut Link,
+    unit: u8,
+    events: &'a mpsc::Sender<LinkEvent>,
+}
+
+impl BlockReader for OwnLink<'_> {
+    async fn read_block(&mut self, block: Read) -> Result<Vec<u16>, LinkError> {
+        let before = self.link.connections();
+        let (table, address, count) = block_request(block);
+        let result = self.link.read(self.unit, table, address, count).await;
+        tell_connection(self.events, self.link, before, &result);
+        result
+    }
+}
+
+/// Blocks read as one-off reads through a handle.
+struct ThroughHandle<'a> {
+    handle: &'a LinkHandle,
+    unit: u8,
+}
+
+impl BlockReader for ThroughHandle<'_> {
+    async fn read_block(&mut self, block: Read) -> Result<Vec<u16>, LinkError> {
+        let (table, address, count) = block_request(block);
+        match self.handle.read(self.unit, table, address, count).await {
+            Ok(result) => result,
+            Err(gone) => Err(LinkError::Io {
+                target: self.handle.target.to_string(),
+                reason: gone.to_string().into(),
+            }),
+        }
+    }
+}
+
+/// Tells what a request did to the connection: connected (again), or a
+/// failed attempt and when the next one is.
+fn tell_connection(
+    events: &mpsc::Sender<LinkEvent>,
+    link: &Link,
+    connections_before: u64,
+    result: &Result<Vec<u16>, LinkError>,
+) {
+    if link.connections() > connections_before {
+        let event = if connections_before == 0 {
+            LinkEvent::Connected
+        } else {
+            LinkEvent::Reconnected
+        };
+        let _ = events.try_send(event);
+    }
+    if let Err(error @ LinkError::Connect { .. }) = result {
+        tell_backoff(events, link, error.clone());
+    }
+}
+
+fn tell_backoff(events: &mpsc::Sender<LinkEvent>, link: &Link, error: LinkError) {
+    let until = link
+        .retry_at()
+        .map_or_else(Instant::now, tokio::time::Instant::into_std);
+    let _ = events.try_send(LinkEvent::BackingOff { until, error });
+}
+
+impl Actor {
+    async fn run(mut self, mut link: Link) {
+        loop {
+            self.queue.retain(|job| !job.abandoned());
+            let now = tokio::time::Instant::now();
+            let backing_off = link
+                .retry_at()
+                .filter(|at| *at > now && !link.is_connected());
+            let job = match backing_off {
+                None => self.next_job(now),
+                Some(_) => None,
+            };
+            let next = match job {
+                Some(job) => self.work(&mut link, job).await,
+                None => {
+                    let wake = match backing_off {
+                        Some(at) if self.has_work(now) => Some(at),
+                        _ => self.poll_due(),
+                    };
+                    tokio::select! {
+                        biased;
+                        command = self.commands.recv() => self.take(command).await,
+                        () = sleep_until(wake) => Next::CarryOn,
+                    }
+                }
+            };
+            match next {
+                Next::CarryOn => {}
+                Next::Reconnect => {
+                    link.disconnect();
+                    self.connect_wanted = true;
+                }
+                Next::Stop => break,
+            }
+        }
+        link.disconnect();
+        drop(link);
+        let _ = self.events.send(LinkEvent::Stopped).await;
+    }
+
+    fn poll_due(&self) -> Option<tokio::time::Instant> {
+        match &self.plan {
+            Some(plan) if !self.paused => Some(plan.due),
+            _ => None,
+        }
+    }
+
+    fn has_work(&self, now: tokio::time::Instant) -> bool {
+        !self.queue.is_empty() || self.connect_wanted || self.poll_due().is_some_and(|at| at <= now)
+    }
+
+    fn next_job(&mut self, now: tokio::time::Instant) -> Option<Job> {
+        if let Some(job) = self.queue.pop_front() {
+            return Some(job);
+        }
+        if self.poll_due().is_some_and(|at| at <= now)
+            && let Some(plan) = self.plan.as_mut()
+        {
+            // As a ticker that is late: the next poll is due one interval
+            // after this one began, at once if this one overruns it.
+            plan.due = now + plan.every;
+            return Some(Job::Poll {
+                map: Arc::clone(&plan.map),
+                unit: plan.unit,
+                reply: None,
+            });
+        }
+        if std::mem::take(&mut self.connect_wanted) {
+            return Some(Job::Connect);
+        }
+        None
+    }
+
+    /// Takes a command; `None` means every handle is gone.
+    async fn take(&mut self, command: Option<LinkCommand>) -> Next {
+        let Some(command) = command else {
+            return Next::Stop;
+        };
+        match command {
+            LinkCommand::Poll { map, unit, every } => {
+                self.plan = Some(Plan {
+                    map,
+                    unit,
+                    // A zero interval would poll without pause: at least a
+                    // millisecond between polls.
+                    every: every.max(Duration::from_millis(1)),
+                    due: tokio::time::Instant::now(),
+                });
+            }
+            LinkCommand::Read {
+                unit,
+                table,
+                address,
+                count,
+                reply,
+            } => self.queue.push_back(Job::Read {
+                unit,
+                table,
+                address,
+                count,
+                reply,
+            }),
+            LinkCommand::PollOnce { map, unit, reply } => self.queue.push_back(Job::Poll {
+                map,
+                unit,
+                reply: Some(reply),
+            }),
+            LinkCommand::Pause => {
+                self.paused = true;
+                let _ = self.events.send(LinkEvent::Paused).await;
+            }
+            LinkCommand::Resume => {
+                if self.paused
+                    && let Some(plan) = self.plan.as_mut()
+                {
+                    plan.due = tokio::time::Instant::now();
+                }
+                self.paused = false;
+                let _ = self.events.send(LinkEvent::Resumed).await;
+            }
+            LinkCommand::Reconnect => return Next::Reconnect,
+            LinkCommand::Shutdown => return Next::Stop,
+        }
+        Next::CarryOn
+    }
+
+    /// Runs `work` while taking commands. `Err` when it was dropped before
+    /// it ended: its asker left, or a command needs the wire.
+    async fn alongside<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        abandoned: impl Future<Output = ()>,
+    ) -> Result<T, Next> {
+        tokio::pin!(work);
+        tokio::pin!(abandoned);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return Ok(done),
+                () = &mut abandoned => return Err(Next::CarryOn),
+                command = self.commands.recv() => match self.take(command).await {
+                    Next::CarryOn => {}
+                    other => return Err(other),
+                },
+            }
+        }
+    }
+
+    async fn work(&mut self, link: &mut Link, job: Job) -> Next {
+        let events = self.events.clone();
+        let next = match job {
+            Job::Read {
+                unit,
+                table,
+                address,
+                count,
+                mut reply,
+            } => {
+                let before = link.connections();
+                let done = self
+                    .alongside(link.read(unit, table, address, count), reply.closed())
+                    .await;
+                match done {
+                    Ok(result) => {
+                        tell_connection(&events, link, before, &result);
+                        if let Err(error) = &result {
+                            let _ = events.try_send(LinkEvent::Error(error.clone()));
+                        }
+                        let _ = reply.send(result);
+                        Next::CarryOn
+                    }
+                    Err(next) => {
+                        if next == Next::Reconnect {
+                            let _ = reply.send(Err(LinkError::Io {
+                                target: link.target().to_string(),
+                                reason: "the read was dropped to connect again".into(),
+                            }));
+                        }
+                        next
+                    }
+                }
+            }
+            Job::Poll {
+                map,
+                unit,
+                mut reply,
+            } => {
+                let at = Instant::now();
+                let abandoned = async {
+                    match reply.as_mut() {
+                        Some(reply) => reply.closed().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let mut reader = OwnLink {
+                    link: &mut *link,
+                    unit,
+                    events: &events,
+                };
+                let work = poll_map(&map, &mut reader, |_| Ok::<(), Infallible>(()));
+                match self.alongside(work, abandoned).await {
+                    Ok(Ok(poll)) => {
+                        match reply {
+                            Some(reply) => {
+                                let _ = reply.send((poll, link.stats()));
+                            }
+                            None => {
+                                let _ = events.try_send(LinkEvent::Polled {
+                                    at,
+                                    poll: Box::new(poll),
+                                });
+                            }
+                        }
+                        Next::CarryOn
+                    }
+                    Ok(Err(never)) => match never {},
+                    Err(next) => next,
+                }
+            }
+            Job::Connect => {
+                let before = link.connections();
+                match self.alongside(link.connect(), std::future::pending()).await {
+                    Ok(result) => {
+                        tell_connection(&events, link, before, &result.map(|()| Vec::new()));
+                        Next::CarryOn
+                    }
+                    Err(next) => next,
+                }
+            }
+        };
+        // A request dropped before its answer takes its connection with it.
+        link.settle();
+        next
     }
 }

@@ -1,10 +1,5 @@
-//! One poll of a register map over a link, and how much of it was read:
-//! what `poll` and `monitor` report and what their exit status says.
-
-use std::collections::HashMap;
-
-use super::link::{Link, LinkError, Table};
-use super::map::Read;
+//! How much of a register map a poll, or a run of polls, read: what
+//! `poll` and `monitor` report and what their exit status says.
 
 /// Exit status when every block of every poll was read.
 pub const EXIT_ALL_READ: u8 = 0;
@@ -37,69 +32,6 @@ impl Coverage {
         } else {
             EXIT_PARTLY_READ
         }
-    }
-}
-
-/// What one poll of a map gave.
-#[derive(Debug, Default)]
-pub struct PollOutcome {
-    /// Words read, by register number (1-based).
-    pub registers: HashMap<u32, u16>,
-    /// One line per block that failed; a link that went down gives one
-    /// line for the rest of the poll.
-    pub errors: Vec<String>,
-    pub coverage: Coverage,
-}
-
-/// Reads every block in turn, stopping at the first error that says the
-/// link is down (nothing listens, the unit is silent or absent), so a dead
-/// meter costs one timeout per poll rather than one per block. `after`
-/// sees the link and the error (if any) after each block asked.
-pub async fn poll_blocks<E>(
-    link: &mut Link,
-    reads: &[Read],
-    mut after: impl FnMut(&mut Link, Option<&str>) -> Result<(), E>,
-) -> Result<PollOutcome, E> {
-    let mut outcome = PollOutcome {
-        coverage: Coverage {
-            asked: reads.len() as u64,
-            read: 0,
-        },
-        ..PollOutcome::default()
-    };
-    for (k, read) in reads.iter().enumerate() {
-        let result = link
-            .read(Table::Holding, read.register.saturating_sub(1), read.count)
-            .await;
-        match result {
-            Ok(words) => {
-                outcome.coverage.read += 1;
-                for (offset, word) in words.iter().enumerate() {
-                    outcome
-                        .registers
-                        .insert(read.register as u32 + offset as u32, *word);
-                }
-                after(link, None)?;
-            }
-            Err(error) => {
-                let line = describe(&error, reads.len() - k - 1);
-                after(link, Some(&line))?;
-                outcome.errors.push(line);
-                if error.link_is_down() {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-fn describe(error: &LinkError, left: usize) -> String {
-    match left {
-        _ if !error.link_is_down() => error.to_string(),
-        0 => error.to_string(),
-        1 => format!("{error}; 1 more block of this poll not asked"),
-        n => format!("{error}; {n} more blocks of this poll not asked"),
     }
 }
 

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
 
 use super::answer::{
     Answer, BadAnswer, ReadRequest, check_mbap_ids, check_pdu, check_rtu, find_rtu_answer,
@@ -282,7 +283,7 @@ impl Table {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("{target}: cannot connect: {reason}")]
-    Connect { target: String, reason: String },
+    Connect { target: String, reason: Reason },
     #[error("{target}: {}", timeout_text(*timeout_ms, registers, heard))]
     Timeout {
         target: String,
@@ -291,7 +292,7 @@ pub enum LinkError {
         heard: Heard,
     },
     #[error("{target}: {reason}; the connection is dropped and will be rebuilt")]
-    Io { target: String, reason: String },
+    Io { target: String, reason: Reason },
     #[error("{target}: exception {code:02X} ({name}) reading registers {registers}")]
     Exception {
         target: String,
@@ -307,6 +308,53 @@ pub enum LinkError {
         registers: String,
         answer: BadAnswer,
     },
+}
+
+/// Why a connection could not be made or broke: the words a technician
+/// reads, and the operating system's kind of error when there was one, so
+/// a caller tells a refused connection from a missing port without
+/// parsing text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub message: String,
+    pub kind: Option<std::io::ErrorKind>,
+}
+
+impl Reason {
+    pub fn new(message: impl Into<String>, kind: Option<std::io::ErrorKind>) -> Reason {
+        Reason {
+            message: message.into(),
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Reason {
+    fn from(message: String) -> Reason {
+        Reason::new(message, None)
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(message: &str) -> Reason {
+        Reason::new(message, None)
+    }
+}
+
+impl From<std::io::Error> for Reason {
+    fn from(error: std::io::Error) -> Reason {
+        let message = match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the other end closed the connection".into(),
+            _ => error.to_string(),
+        };
+        Reason::new(message, Some(error.kind()))
+    }
 }
 
 /// What arrived during an exchange that timed out, so a line with bad
@@ -366,8 +414,10 @@ pub struct LinkStats {
     pub requests: u64,
     pub responses: u64,
     pub timeouts: u64,
-    /// Exception responses by code, e.g. "02".
-    pub exceptions: BTreeMap<String, u64>,
+    /// Exception responses by code; written out as two hex digits, e.g.
+    /// "02", as technicians and the vendors' manuals name them.
+    #[serde(serialize_with = "exceptions_by_hex_code")]
+    pub exceptions: BTreeMap<u8, u64>,
     /// Answers that did not match their request (count, byte count,
     /// function, transaction id, unit).
     pub mismatches: u64,
@@ -377,6 +427,17 @@ pub struct LinkStats {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub latency_ms: Latency,
+}
+
+fn exceptions_by_hex_code<S: Serializer>(
+    exceptions: &BTreeMap<u8, u64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        exceptions
+            .iter()
+            .map(|(code, n)| (format!("{code:02X}"), *n)),
+    )
 }
 
 /// Latency of answered requests, milliseconds.
@@ -409,17 +470,21 @@ struct Connection {
 
 /// Why an exchange got no answer.
 enum Failure {
-    Io(String),
+    Io(Reason),
     Bad(BadAnswer),
 }
 
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Failure {
-        Failure::Io(match error.kind() {
-            std::io::ErrorKind::UnexpectedEof => "the other end closed the connection".into(),
-            _ => error.to_string(),
-        })
+        Failure::Io(error.into())
     }
+}
+
+fn port_closed() -> Failure {
+    Failure::Io(Reason::new(
+        "the port closed",
+        Some(std::io::ErrorKind::UnexpectedEof),
+    ))
 }
 
 /// RTU bytes kept while looking for an answer; older ones are noise.
@@ -477,7 +542,7 @@ impl Connection {
             let quiet = tokio::time::Instant::now() + self.gap;
             match tokio::time::timeout_at(quiet.min(until), self.wire.read(&mut chunk)).await {
                 Err(_) => return Ok(()),
-                Ok(Ok(0)) => return Err(Failure::Io("the port closed".into())),
+                Ok(Ok(0)) => return Err(port_closed()),
                 Ok(Ok(_)) if tokio::time::Instant::now() < until => continue,
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(e)) => return Err(e.into()),
@@ -502,7 +567,7 @@ impl Connection {
         loop {
             let n = self.wire.read(&mut chunk).await?;
             if n == 0 {
-                return Err(Failure::Io("the port closed".into()));
+                return Err(port_closed());
             }
             self.received.extend_from_slice(&chunk[..n]);
             if let Some(found) = find_rtu_answer(request, &self.received) {
@@ -526,14 +591,22 @@ pub struct Link {
     latencies: Vec<f64>,
     next_latency: usize,
     connected_before: bool,
+    /// Connections made, the first one included.
+    connections: u64,
     /// When to try connecting again after a failed attempt, or (RTU) when
     /// the line has been quiet long enough after a poisoned exchange.
-    retry_at: Option<Instant>,
+    retry_at: Option<tokio::time::Instant>,
     backoff: Backoff,
     transaction: u16,
     /// Reconnections not yet told: after mismatched answers every block
     /// connects again, and one note says so for them all.
     unreported_reconnects: u64,
+    /// Set while a request is on the wire. A read dropped before its
+    /// answer leaves it set, and the connection is then never used again:
+    /// the late answer may still be coming.
+    in_flight: bool,
+    /// Where the counters go after every change, for whoever watches.
+    published: Option<watch::Sender<LinkStats>>,
 }
 
 /// Waits between failed connection attempts.
@@ -558,10 +631,25 @@ impl Link {
             latencies: Vec::new(),
             next_latency: 0,
             connected_before: false,
+            connections: 0,
             retry_at: None,
             backoff: CONNECT_BACKOFF,
             transaction: 0,
             unreported_reconnects: 0,
+            in_flight: false,
+            published: None,
+        }
+    }
+
+    /// Sends the counters to `watch` after every request and connection.
+    pub fn publish_to(&mut self, watch: watch::Sender<LinkStats>) {
+        watch.send_replace(self.stats());
+        self.published = Some(watch);
+    }
+
+    fn publish(&self) {
+        if let Some(watch) = &self.published {
+            watch.send_replace(self.stats());
         }
     }
 
@@ -583,6 +671,42 @@ impl Link {
     /// Every frame this link has sent and received.
     pub fn tap(&self) -> &Arc<Tap> {
         &self.tap
+    }
+
+    /// Whether a connection is open and fit for the next request.
+    pub fn is_connected(&self) -> bool {
+        self.connection.is_some() && !self.in_flight
+    }
+
+    /// Connections made so far, the first one included.
+    pub fn connections(&self) -> u64 {
+        self.connections
+    }
+
+    /// Before this instant no connection is tried: the wait after a failed
+    /// attempt, or the quiet an RTU line needs after a poisoned exchange.
+    pub fn retry_at(&self) -> Option<tokio::time::Instant> {
+        self.retry_at
+    }
+
+    /// Drops a connection a request of a dropped read is still out on.
+    pub fn settle(&mut self) {
+        if self.in_flight {
+            self.in_flight = false;
+            self.poison();
+        }
+    }
+
+    /// Drops the connection; the next request builds it again, at once
+    /// (after the quiet an RTU line needs) rather than after a backoff.
+    pub fn disconnect(&mut self) {
+        self.in_flight = false;
+        if self.connection.is_some() {
+            self.poison();
+        } else {
+            self.retry_at = None;
+        }
+        self.backoff.reset();
     }
 
     pub fn stats(&self) -> LinkStats {
@@ -609,43 +733,59 @@ impl Link {
         stats
     }
 
-    /// Reads `count` registers from PDU address `address`.
+    /// Reads `count` registers from PDU address `address` of `unit`.
+    /// Cancel safe: dropped before its answer, it leaves the link
+    /// disconnected, so the late answer is never taken for the next one.
     pub async fn read(
         &mut self,
+        unit: u8,
         table: Table,
         address: u16,
         count: u16,
     ) -> Result<Vec<u16>, LinkError> {
         self.ensure_connected().await?;
         let request = ReadRequest {
-            unit: self.target.unit,
+            unit,
             function: table.function(),
             address,
             count,
         };
         self.transaction = self.transaction.wrapping_add(1);
         let transaction = self.transaction;
+        let target = self.target.to_string();
         let Some(connection) = self.connection.as_mut() else {
             return Err(self.io_error("no connection".into()));
         };
-        let target = self.target.to_string();
-        if let Err(failure) = connection.drain().await {
+        self.in_flight = true;
+        let drained = connection.drain().await;
+        if let Err(failure) = drained {
+            self.in_flight = false;
             self.poison();
             let reason = match failure {
                 Failure::Io(reason) => reason,
-                Failure::Bad(answer) => answer.to_string(),
+                Failure::Bad(answer) => answer.to_string().into(),
             };
+            self.publish();
             return Err(LinkError::Io { target, reason });
         }
         self.stats.requests += 1;
+        self.publish();
         let before = self.tap.counts();
         let started = Instant::now();
+        let Some(connection) = self.connection.as_mut() else {
+            self.in_flight = false;
+            return Err(self.io_error("no connection".into()));
+        };
         let exchange = connection.exchange(&request, transaction);
-        match tokio::time::timeout(self.target.timeout, exchange).await {
+        let outcome = tokio::time::timeout(self.target.timeout, exchange).await;
+        self.in_flight = false;
+        let result = match outcome {
             Err(_) => {
                 self.stats.timeouts += 1;
-                let started_answer = connection.rtu && connection.holds_a_start(&request);
-                let tcp = !connection.rtu;
+                let (started_answer, tcp) = match &self.connection {
+                    Some(c) => (c.rtu && c.holds_a_start(&request), !c.rtu),
+                    None => (false, true),
+                };
                 self.poison();
                 let after = self.tap.counts();
                 let crc_errors = after.crc_errors.saturating_sub(before.crc_errors);
@@ -679,11 +819,7 @@ impl Link {
             Ok(Ok(Answer::Exception(code))) => {
                 self.stats.responses += 1;
                 self.record_latency(started);
-                *self
-                    .stats
-                    .exceptions
-                    .entry(format!("{code:02X}"))
-                    .or_insert(0) += 1;
+                *self.stats.exceptions.entry(code).or_insert(0) += 1;
                 Err(LinkError::Exception {
                     target,
                     code,
@@ -697,7 +833,9 @@ impl Link {
                 self.backoff.reset();
                 Ok(words)
             }
-        }
+        };
+        self.publish();
+        result
     }
 
     fn record_latency(&mut self, started: Instant) {
@@ -710,7 +848,7 @@ impl Link {
         }
     }
 
-    fn io_error(&self, reason: String) -> LinkError {
+    fn io_error(&self, reason: Reason) -> LinkError {
         LinkError::Io {
             target: self.target.to_string(),
             reason,
@@ -723,22 +861,36 @@ impl Link {
         self.tap.flush();
         self.connection = None;
         if matches!(self.target.transport, TargetTransport::Rtu(_)) {
-            self.retry_at = Some(Instant::now() + RTU_GUARD);
+            self.retry_at = Some(tokio::time::Instant::now() + RTU_GUARD);
         }
     }
 
     fn connect_failed(&mut self) {
         self.tap.flush();
         self.connection = None;
-        self.retry_at = Some(Instant::now() + self.backoff.next_wait());
+        self.retry_at = Some(tokio::time::Instant::now() + self.backoff.next_wait());
     }
 
+    /// Waits out `retry_at`, then connects if not connected. The link
+    /// actor waits out backoffs itself, taking commands meanwhile; for it
+    /// only an RTU line's short quiet is left to wait here.
     async fn ensure_connected(&mut self) -> Result<(), LinkError> {
+        self.settle();
         if self.connection.is_some() {
             return Ok(());
         }
         if let Some(at) = self.retry_at {
-            tokio::time::sleep_until(at.into()).await;
+            tokio::time::sleep_until(at).await;
+        }
+        self.connect().await
+    }
+
+    /// Connects now if not connected, whatever `retry_at` says; a failure
+    /// sets the next `retry_at`.
+    pub async fn connect(&mut self) -> Result<(), LinkError> {
+        self.settle();
+        if self.connection.is_some() {
+            return Ok(());
         }
         let target = self.target.to_string();
         let connecting = connect(&self.target, Arc::clone(&self.tap));
@@ -752,9 +904,12 @@ impl Link {
                 self.connect_failed();
                 return Err(LinkError::Connect {
                     target,
-                    reason: format!(
-                        "no connection within {} ms",
-                        self.target.timeout.as_millis()
+                    reason: Reason::new(
+                        format!(
+                            "no connection within {} ms",
+                            self.target.timeout.as_millis()
+                        ),
+                        Some(std::io::ErrorKind::TimedOut),
                     ),
                 });
             }
@@ -764,24 +919,28 @@ impl Link {
             self.unreported_reconnects += 1;
         }
         self.connected_before = true;
+        self.connections += 1;
         self.retry_at = None;
         self.connection = Some(connection);
+        self.publish();
         Ok(())
     }
 }
 
-async fn connect(target: &Target, tap: Arc<Tap>) -> Result<Connection, String> {
+async fn connect(target: &Target, tap: Arc<Tap>) -> Result<Connection, Reason> {
     let (wire, rtu): (Box<dyn Wire>, bool) = match &target.transport {
         TargetTransport::Tcp { host, port } | TargetTransport::RtuOverTcp { host, port } => {
             let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Reason::new(e.to_string(), Some(e.kind())))?;
             let _ = stream.set_nodelay(true);
             let rtu = matches!(target.transport, TargetTransport::RtuOverTcp { .. });
             (Box::new(Tapped { inner: stream, tap }), rtu)
         }
         TargetTransport::Rtu(s) => {
-            let port = s.open().map_err(|e| format!("{}: {e}", s.device))?;
+            let port = s
+                .open()
+                .map_err(|e| Reason::new(format!("{}: {e}", s.device), Some(e.kind())))?;
             (Box::new(Tapped { inner: port, tap }), true)
         }
     };
@@ -932,7 +1091,7 @@ mod tests {
                 .parse()
                 .unwrap();
             let mut link = Link::new(target);
-            let error = link.read(Table::Holding, 29, 2).await.unwrap_err();
+            let error = link.read(1, Table::Holding, 29, 2).await.unwrap_err();
             drop(link);
             let _ = device.await;
             assert!(matches!(error, LinkError::Timeout { .. }), "{error}");

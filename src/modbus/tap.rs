@@ -120,11 +120,31 @@ pub fn crc16(bytes: &[u8]) -> u16 {
     crc
 }
 
+/// Where one reader of a tap is: the sequence number of the next frame it
+/// has not seen. Each reader keeps its own, so a monitor pane and a
+/// recorder each get every frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TapCursor {
+    next: u64,
+}
+
+/// Frames a reader had not seen yet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewFrames {
+    pub frames: Vec<Frame>,
+    /// Frames recorded since the reader last looked that fell out of the
+    /// memory (`FRAME_MEMORY`) before it looked again.
+    pub missed: u64,
+}
+
 #[derive(Debug)]
 struct State {
     frames: VecDeque<Frame>,
-    /// Frames not yet taken by a watcher.
-    unread: usize,
+    /// Sequence number of the oldest frame kept; frame `k` of `frames` is
+    /// number `first_seq + k`.
+    first_seq: u64,
+    /// The reader of `take_new`.
+    shared: TapCursor,
     last_frame: Option<Instant>,
     /// TCP: bytes of a frame not yet whole.
     rx: Vec<u8>,
@@ -162,7 +182,8 @@ impl Tap {
             framing,
             state: Mutex::new(State {
                 frames: VecDeque::new(),
-                unread: 0,
+                first_seq: 0,
+                shared: TapCursor::default(),
                 last_frame: None,
                 rx: Vec::new(),
                 rx_rtu: RtuSplitter::new(Shapes::Responses),
@@ -198,12 +219,52 @@ impl Tap {
         }
     }
 
-    /// Frames recorded since the last call (at most the memory's worth).
+    /// Frames recorded since the last call (at most the memory's worth),
+    /// for a tap with one reader; with more, each takes a [`Tap::cursor`].
     pub fn take_new(&self) -> Vec<Frame> {
         let mut s = self.lock();
-        let n = s.unread.min(s.frames.len());
-        s.unread = 0;
-        s.frames.iter().skip(s.frames.len() - n).cloned().collect()
+        let mut cursor = s.shared;
+        let new = Self::frames_since(&s, &mut cursor);
+        s.shared = cursor;
+        new.frames
+    }
+
+    /// A reader's cursor at the oldest frame kept: its first call to
+    /// [`Tap::since`] gives every frame in memory.
+    pub fn cursor(&self) -> TapCursor {
+        TapCursor {
+            next: self.lock().first_seq,
+        }
+    }
+
+    /// A reader's cursor past the newest frame: it sees frames from now on.
+    pub fn cursor_at_end(&self) -> TapCursor {
+        let s = self.lock();
+        TapCursor {
+            next: s.first_seq + s.frames.len() as u64,
+        }
+    }
+
+    /// The frames recorded since `cursor` last looked, and how many of them
+    /// the memory no longer holds; moves the cursor past them.
+    pub fn since(&self, cursor: &mut TapCursor) -> NewFrames {
+        Self::frames_since(&self.lock(), cursor)
+    }
+
+    fn frames_since(s: &State, cursor: &mut TapCursor) -> NewFrames {
+        let end = s.first_seq + s.frames.len() as u64;
+        let missed = s.first_seq.saturating_sub(cursor.next);
+        let from = cursor.next.clamp(s.first_seq, end);
+        cursor.next = end;
+        NewFrames {
+            frames: s
+                .frames
+                .iter()
+                .skip((from - s.first_seq) as usize)
+                .cloned()
+                .collect(),
+            missed,
+        }
     }
 
     /// Every frame kept.
@@ -399,9 +460,9 @@ impl Tap {
             crc_ok: crc,
             decode,
         });
-        s.unread += 1;
         while s.frames.len() > FRAME_MEMORY {
             s.frames.pop_front();
+            s.first_seq += 1;
         }
     }
 }
@@ -477,6 +538,57 @@ mod tests {
         let mut frame = body.to_vec();
         push_crc(&mut frame);
         frame
+    }
+
+    /// A request of `address` on TCP, so each frame is told apart.
+    fn tcp_request(address: u16) -> Vec<u8> {
+        let [hi, lo] = address.to_be_bytes();
+        vec![0, 1, 0, 0, 0, 6, 1, 0x03, hi, lo, 0, 1]
+    }
+
+    fn addresses(frames: &[Frame]) -> Vec<u16> {
+        frames
+            .iter()
+            .map(|f| u16::from_be_bytes([f.bytes[8], f.bytes[9]]))
+            .collect()
+    }
+
+    #[test]
+    fn two_cursors_each_see_every_frame() {
+        let tap = Tap::new(Framing::Tcp);
+        let (mut pane, mut recorder) = (tap.cursor(), tap.cursor());
+        tap.sent(&tcp_request(1));
+        tap.sent(&tcp_request(2));
+        assert_eq!(addresses(&tap.since(&mut pane).frames), [1, 2]);
+        tap.sent(&tcp_request(3));
+        let recorded = tap.since(&mut recorder);
+        assert_eq!(
+            (addresses(&recorded.frames), recorded.missed),
+            (vec![1, 2, 3], 0)
+        );
+        assert_eq!(addresses(&tap.since(&mut pane).frames), [3]);
+        assert!(tap.since(&mut pane).frames.is_empty());
+        // A reader that starts late sees what comes after it started.
+        let mut late = tap.cursor_at_end();
+        tap.sent(&tcp_request(4));
+        assert_eq!(addresses(&tap.since(&mut late).frames), [4]);
+        assert_eq!(addresses(&tap.since(&mut recorder).frames), [4]);
+    }
+
+    #[test]
+    fn a_cursor_left_behind_the_memory_says_how_many_it_missed() {
+        let tap = Tap::new(Framing::Tcp);
+        let mut slow = tap.cursor();
+        let total = FRAME_MEMORY as u16 + 25;
+        for address in 0..total {
+            tap.sent(&tcp_request(address));
+        }
+        let new = tap.since(&mut slow);
+        assert_eq!(new.missed, 25);
+        assert_eq!(new.frames.len(), FRAME_MEMORY);
+        assert_eq!(addresses(&new.frames[..1]), [25]);
+        assert_eq!(addresses(&new.frames[FRAME_MEMORY - 1..]), [total - 1]);
+        assert_eq!(tap.since(&mut slow), NewFrames::default());
     }
 
     #[test]
