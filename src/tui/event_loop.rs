@@ -220,7 +220,7 @@ impl<C: Console> EventLoop<C> {
                 self.pending
                     .push_back(Action::Link(LinkEvent::Error(LinkError::Connect {
                         target: target.to_string(),
-                        reason: format!("profile {profile}: {e}"),
+                        reason: format!("profile {profile}: {e}").into(),
                     })));
                 return;
             }

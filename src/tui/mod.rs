@@ -7,7 +7,9 @@ pub mod event_loop;
 pub mod keymap;
 pub mod log_file;
 pub mod recent;
+pub mod render;
 pub mod theme;
+pub mod update;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

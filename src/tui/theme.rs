@@ -25,3 +25,31 @@ pub struct Theme {
     pub sent: Style,
     pub received: Style,
 }
+
+impl Theme {
+    /// No colour at all: every meaning carried by a modifier alone.
+    pub fn plain() -> Theme {
+        use ratatui::style::Modifier;
+        let plain = Style::default();
+        let bold = plain.add_modifier(Modifier::BOLD);
+        Theme {
+            text: plain,
+            dim: plain.add_modifier(Modifier::DIM),
+            title: bold,
+            border: plain,
+            tab: plain,
+            tab_selected: plain.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            value: bold,
+            unit: plain,
+            good: plain,
+            warning: plain.add_modifier(Modifier::UNDERLINED),
+            alarm: plain.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            stale: plain.add_modifier(Modifier::DIM | Modifier::CROSSED_OUT),
+            selection: plain.add_modifier(Modifier::REVERSED),
+            status: plain.add_modifier(Modifier::REVERSED),
+            phase: [plain, plain, plain, plain],
+            sent: plain,
+            received: plain.add_modifier(Modifier::BOLD),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Drawing the App: pure, from `App` and `Theme` alone. The time shown is
+//! the App's; nothing here reads a clock, a file or the environment.
+
+mod connect;
+mod device;
+mod help;
+mod quit;
+mod readings;
+mod serial;
+mod waveform;
+mod wire;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
+
+use super::action::Screen;
+use super::app::{App, Dialog, MIN_HEIGHT, MIN_WIDTH};
+use super::theme::Theme;
+
+/// Shown for a quantity the profile does not carry.
+pub const NOT_IN_PROFILE: &str = "n/a";
+/// Shown for a quantity the meter marks as missing (a NaN).
+pub const MISSING: &str = "—";
+/// The stale mark: a glyph, with the theme's stale modifier on it.
+pub const STALE_GLYPH: &str = "⚠";
+
+/// Draws the whole console.
+pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, theme);
+        return;
+    }
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    tab_bar(frame, tabs, app, theme);
+    match app.screen {
+        Screen::Readings => readings::render(frame, body, app, theme),
+        Screen::Waveform => waveform::render(frame, body, app, theme),
+        Screen::Wire => wire::render(frame, body, app, theme),
+        Screen::Device => device::render(frame, body, app, theme),
+    }
+    status_bar(frame, status, app, theme);
+    match &app.dialog {
+        Some(Dialog::Connect(dialog)) => connect::render(frame, area, app, dialog, theme),
+        Some(Dialog::Serial(dialog)) => serial::render(frame, area, dialog, theme),
+        Some(Dialog::Help(dialog)) => help::render(frame, area, dialog, theme),
+        Some(Dialog::Quit) => quit::render(frame, area, theme),
+        None => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!(
+        "terminal too small: need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}",
+        area.width, area.height
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(theme.warning)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn tab_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let titles = Screen::ALL.iter().enumerate().map(|(k, s)| {
+        // The selected tab carries a glyph as well as the theme's style.
+        let mark = if *s == app.screen { "▸" } else { " " };
+        Line::from(format!("{mark}{} {}", k + 1, s.title()))
+    });
+    let selected = Screen::ALL.iter().position(|s| *s == app.screen);
+    let tabs = Tabs::new(titles)
+        .select(selected)
+        .style(theme.tab)
+        .highlight_style(theme.tab_selected)
+        .divider("│")
+        .padding("", " ");
+    frame.render_widget(tabs, area);
+}
+
+fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let link = &app.link;
+    let stale = link.stale(app.now);
+    let mut first = vec![Span::styled(
+        format!(" {} ", safe(&link.source_text())),
+        theme.status,
+    )];
+    let state_style = if stale {
+        theme.alarm
+    } else if link.failing_since.is_some() {
+        theme.warning
+    } else {
+        theme.good
+    };
+    let glyph = match link.state {
+        super::app::LinkState::Connected if link.failing_since.is_none() => "●",
+        _ => "○",
+    };
+    first.push(Span::styled(
+        format!(" {glyph} {} ", link.state_text(app.now)),
+        state_style,
+    ));
+    match link.age(app.now) {
+        Some(age) => first.push(Span::styled(format!(" age {} ", age_text(age)), theme.dim)),
+        None => first.push(Span::styled(" no data yet ", theme.dim)),
+    }
+    if stale {
+        first.push(Span::styled(
+            format!(" {STALE_GLYPH} STALE "),
+            stale_style(theme),
+        ));
+    }
+    let mut second = Vec::new();
+    match app.message() {
+        Some(m) => second.push(Span::styled(
+            format!(" {}", safe(&m.text)),
+            if m.alarm { theme.alarm } else { theme.text },
+        )),
+        None => match &link.last_error {
+            Some(e) if link.failing_since.is_some() => {
+                second.push(Span::styled(format!(" {}", safe(e)), theme.warning))
+            }
+            _ => {}
+        },
+    }
+    let help = help_hint(app);
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(1),
+        Constraint::Length(u16::try_from(help.chars().count()).unwrap_or(0)),
+    ])
+    .areas(area.rows().nth(1).unwrap_or_default());
+    frame.render_widget(Paragraph::new(Line::from(first)), area);
+    frame.render_widget(Paragraph::new(Line::from(second)), left);
+    frame.render_widget(Paragraph::new(help).style(theme.dim), right);
+}
+
+/// "? help", from the keymap in force.
+fn help_hint(app: &App) -> String {
+    match &app.help_key {
+        Some(key) => format!(" {} help ", safe(key)),
+        None => String::new(),
+    }
+}
+
+/// Stale data: the theme's stale style, crossed out too so it never rests
+/// on colour alone.
+pub fn stale_style(theme: &Theme) -> Style {
+    theme.stale.add_modifier(Modifier::BOLD)
+}
+
+pub fn age_text(age: Duration) -> String {
+    let s = age.as_secs();
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 7200 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{} h", s / 3600)
+    }
+}
+
+/// Text from a meter, capture or file, made safe for the terminal.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    crate::sanitize::for_terminal(text)
+}
+
+/// A bordered block with a title.
+pub fn block<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(title)
+        .title_style(theme.title)
+}
+
+/// A rectangle of at most `width` x `height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x.saturating_add((area.width - width) / 2),
+        y: area.y.saturating_add((area.height - height) / 2),
+        width,
+        height,
+    }
+}
+
+/// Clears and frames a dialog's area; returns the inside.
+pub fn dialog_frame(frame: &mut Frame, area: Rect, title: &str, theme: &Theme) -> Rect {
+    frame.render_widget(Clear, area);
+    let outer = block(Span::styled(format!(" {title} "), theme.title), theme)
+        .border_type(ratatui::widgets::BorderType::Double)
+        .style(theme.text);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    inner
+}
+
+/// A number with `decimals` places, or the mark for missing.
+pub fn number(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        _ => MISSING.to_string(),
+    }
+}
+
+/// A point's value from the last poll: its number, the missing mark when
+/// the meter has none, or "n/a" when the profile lacks it.
+pub fn point(app: &App, name: &str, decimals: usize) -> String {
+    if app.link.poll.is_some() && !app.link.has(name) {
+        return NOT_IN_PROFILE.to_string();
+    }
+    number(app.link.number(name), decimals)
+}
+
+/// The style of a value: stale data dimmed and crossed out.
+pub fn value_style(app: &App, theme: &Theme) -> Style {
+    if app.link.stale(app.now) {
+        stale_style(theme)
+    } else {
+        theme.value
+    }
+}

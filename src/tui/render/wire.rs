@@ -1,0 +1,184 @@
+//! Wire: the tap's frames, paused, scrolled and filtered, and the link's
+//! counters and latency.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{block, safe};
+use crate::modbus::link::LinkStats;
+use crate::modbus::tap::{Direction, Frame as TapFrame, hex};
+use crate::tui::app::{App, is_error};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let [frames, counters] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
+    frame_list(frame, frames, app, theme);
+    counter_panel(frame, counters, &app.link.stats, theme);
+}
+
+fn frame_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let wire = &app.wire;
+    let shown = wire.shown();
+    let mut title = vec![Span::styled(
+        format!(" Frames {}/{} ", shown.len(), wire.frames.len()),
+        theme.title,
+    )];
+    title.push(Span::styled(
+        format!("kind: {} ", wire.kind.name()),
+        theme.text,
+    ));
+    if !wire.filter_text().is_empty() {
+        title.push(Span::styled(
+            format!("filter: \"{}\" ", safe(wire.filter_text())),
+            theme.text,
+        ));
+    }
+    if wire.paused {
+        title.push(Span::styled(
+            format!("⏸ PAUSED ({} held) ", wire.held.len()),
+            theme.warning,
+        ));
+    }
+    if !wire.following() {
+        title.push(Span::styled(
+            format!("↑ {} back ", wire.scroll),
+            theme.warning,
+        ));
+    }
+    let outer = block(Line::from(title), theme);
+    let mut inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if wire.editing_filter && inner.height > 0 {
+        let [edit, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let [label, field] =
+            Layout::horizontal([Constraint::Length(8), Constraint::Min(0)]).areas(edit);
+        frame.render_widget(Paragraph::new("filter:").style(theme.title), label);
+        let mut filter = wire.filter.clone();
+        filter.set_style(theme.selection);
+        frame.render_widget(&filter, field);
+        inner = rest;
+    }
+    if shown.is_empty() {
+        let text = if wire.frames.is_empty() {
+            "no frames yet"
+        } else {
+            "no frame matches the filter"
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim), inner);
+        return;
+    }
+    let rows = usize::from(inner.height);
+    let end = shown
+        .len()
+        .saturating_sub(wire.scroll.min(shown.len().saturating_sub(1)));
+    let start = end.saturating_sub(rows);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = shown[start..end]
+        .iter()
+        .map(|f| frame_line(f, width, theme))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One frame in columns: time, direction, gap, unit, function, CRC, hex, decode.
+fn frame_line<'a>(f: &TapFrame, width: usize, theme: &Theme) -> Line<'a> {
+    let (arrow, style) = match f.direction {
+        Direction::Sent => ("->", theme.sent),
+        Direction::Received => ("<-", theme.received),
+    };
+    let crc = match f.crc_ok {
+        Some(true) => "ok ",
+        Some(false) => "BAD",
+        None => "   ",
+    };
+    let head = format!(
+        "{} {arrow} +{:>8.1}ms {:>3} {:>2} {crc} ",
+        f.time.format("%H:%M:%S%.3f"),
+        (f.gap.as_secs_f64() * 1e3).min(9_999_999.0),
+        f.unit.map_or("-".into(), |u| u.to_string()),
+        f.function.map_or("-".into(), |c| format!("{c:02X}")),
+    );
+    let room = width.saturating_sub(head.chars().count());
+    let full_hex = hex(&f.bytes);
+    let hex_room = (room / 2).min(full_hex.len());
+    let hex_text = clip(&full_hex, hex_room);
+    let decode_room = room.saturating_sub(hex_text.chars().count() + 1);
+    let decode = clip(&safe(&f.decode), decode_room);
+    let error = is_error(f);
+    let mark = if error { theme.alarm } else { style };
+    Line::from(vec![
+        Span::styled(head, style),
+        Span::styled(format!("{hex_text:<hex_room$} "), theme.dim),
+        Span::styled(decode, mark),
+    ])
+}
+
+/// At most `room` characters, an ellipsis marking a cut.
+fn clip(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(room - 1).collect();
+    out.push('…');
+    out
+}
+
+fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme) {
+    let exceptions = if stats.exceptions.is_empty() {
+        "none".to_string()
+    } else {
+        stats
+            .exceptions
+            .iter()
+            .map(|(code, n)| format!("{code:02X}×{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let l = &stats.latency_ms;
+    let pair = |label: &str, value: String| {
+        vec![
+            Span::styled(format!("{label} "), theme.unit),
+            Span::styled(format!("{value}  "), theme.value),
+        ]
+    };
+    let lines = vec![
+        Line::from(
+            [
+                pair("requests", stats.requests.to_string()),
+                pair("responses", stats.responses.to_string()),
+                pair("timeouts", stats.timeouts.to_string()),
+                pair("reconnects", stats.reconnects.to_string()),
+                pair("mismatches", stats.mismatches.to_string()),
+            ]
+            .concat(),
+        ),
+        Line::from(
+            [
+                pair("exceptions", exceptions),
+                pair("CRC errors", stats.crc_errors.to_string()),
+                pair("noise bytes", stats.noise_bytes.to_string()),
+            ]
+            .concat(),
+        ),
+        Line::from(
+            [
+                pair("bytes sent", stats.bytes_sent.to_string()),
+                pair("received", stats.bytes_received.to_string()),
+                pair("latency ms p50", ms(l.p50)),
+                pair("p95", ms(l.p95)),
+                pair("p99", ms(l.p99)),
+                pair("max", ms(l.max)),
+            ]
+            .concat(),
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block(" Link ", theme)), area);
+}
