@@ -24,7 +24,7 @@ use super::keymap::Keymap;
 use crate::modbus::actor::{LinkCommand, LinkEvent, LinkHandle};
 use crate::modbus::link::{LinkError, LinkStats, Target};
 use crate::modbus::map::RegisterMap;
-use crate::modbus::tap::Tap;
+use crate::modbus::tap::{Tap, TapCursor};
 
 /// Redraws a second, at most.
 pub const FRAME_RATE: u32 = 10;
@@ -46,6 +46,38 @@ pub trait Console {
     fn draw(&self, frame: &mut ratatui::Frame);
     /// Whether a text field has focus, so keys go to it as typed.
     fn wants_text(&self) -> bool;
+    /// Changes whenever what is drawn would change.
+    fn generation(&self) -> u64;
+    /// The frames a save writes, a line each.
+    fn frames_text(&self) -> String;
+}
+
+/// The console's screens: the [`App`](super::app::App) in a theme.
+pub struct Screens {
+    pub app: super::app::App,
+    pub theme: super::theme::Theme,
+}
+
+impl Console for Screens {
+    fn update(&mut self, action: Action) -> Vec<Effect> {
+        super::update::update(&mut self.app, action)
+    }
+
+    fn draw(&self, frame: &mut ratatui::Frame) {
+        super::render::render(frame, &self.app, &self.theme);
+    }
+
+    fn wants_text(&self) -> bool {
+        super::update::wants_text(&self.app)
+    }
+
+    fn generation(&self) -> u64 {
+        self.app.generation
+    }
+
+    fn frames_text(&self) -> String {
+        self.app.wire.shown_text()
+    }
 }
 
 /// Why [`EventLoop::run`] returned.
@@ -78,6 +110,8 @@ struct LiveLink {
     stats: watch::Receiver<LinkStats>,
     stats_open: bool,
     tap: Arc<Tap>,
+    /// The console's place in the tap: other readers take their own.
+    cursor: TapCursor,
 }
 
 impl LiveLink {
@@ -110,8 +144,8 @@ pub struct EventLoop<C> {
     scan: Option<RunningScan>,
     /// Actions waiting for `update`, oldest first.
     pending: VecDeque<Action>,
-    /// The screen shows an older state than the console's.
-    dirty: bool,
+    /// The console's generation last drawn; `None` forces a draw.
+    drawn: Option<u64>,
     last_draw: Option<Instant>,
     stop: Option<crate::shutdown::StopSignals>,
 }
@@ -128,7 +162,7 @@ impl<C: Console> EventLoop<C> {
             tasks,
             scan: None,
             pending: VecDeque::new(),
-            dirty: true,
+            drawn: None,
             last_draw: None,
             stop: None,
         }
@@ -155,7 +189,7 @@ impl<C: Console> EventLoop<C> {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Whatever the screen showed before (a suspend) is gone.
-        self.dirty = true;
+        self.drawn = None;
         loop {
             let next_draw = self
                 .last_draw
@@ -194,12 +228,12 @@ impl<C: Console> EventLoop<C> {
                     tracing::info!("stopping at {signal}");
                     Some(Outcome::Quit)
                 }
-                _ = tokio::time::sleep_until(next_draw.into()), if self.dirty => None,
+                _ = tokio::time::sleep_until(next_draw.into()), if self.dirty() => None,
             };
             if let Some(outcome) = outcome {
                 return Ok(outcome);
             }
-            if self.dirty
+            if self.dirty()
                 && self
                     .last_draw
                     .is_none_or(|at| at.elapsed() >= frame_interval())
@@ -234,6 +268,7 @@ impl<C: Console> EventLoop<C> {
         let handle = LinkHandle::spawn(target, events_in);
         let link = LiveLink {
             stats: handle.stats.clone(),
+            cursor: handle.tap.cursor(),
             tap: Arc::clone(&handle.tap),
             handle,
             events,
@@ -301,7 +336,6 @@ impl<C: Console> EventLoop<C> {
     fn dispatch(&mut self) -> Option<Outcome> {
         let mut outcome = None;
         while let Some(action) = self.pending.pop_front() {
-            self.dirty = true;
             for effect in self.console.update(action) {
                 if self.carry_out(effect) == Some(Outcome::Quit) {
                     outcome = Some(Outcome::Quit);
@@ -311,11 +345,19 @@ impl<C: Console> EventLoop<C> {
         outcome
     }
 
+    /// Whether the screen shows an older state than the console's.
+    fn dirty(&self) -> bool {
+        self.drawn != Some(self.console.generation())
+    }
+
     fn take_frames(&mut self) {
-        if let Some(link) = &self.link {
-            let frames = link.tap.take_new();
-            if !frames.is_empty() {
-                self.pending.push_back(Action::Frames(frames));
+        if let Some(link) = &mut self.link {
+            let new = link.tap.since(&mut link.cursor);
+            if new.missed > 0 {
+                tracing::debug!("{} frames fell out of the tap unseen", new.missed);
+            }
+            if !new.frames.is_empty() {
+                self.pending.push_back(Action::Frames(new.frames));
             }
         }
     }
@@ -334,7 +376,7 @@ impl<C: Console> EventLoop<C> {
             _ => draw(),
         };
         result.map_err(Into::into)?;
-        self.dirty = false;
+        self.drawn = Some(self.console.generation());
         self.last_draw = Some(Instant::now());
         Ok(())
     }
@@ -376,17 +418,10 @@ impl<C: Console> EventLoop<C> {
         });
     }
 
+    /// Saves the frames the Wire screen shows (its filter applied).
     fn save_frames(&self, path: PathBuf) {
-        let Some(link) = &self.link else {
-            self.pending_saved(Err("no link: no frames to save".into()));
-            return;
-        };
-        let tap = Arc::clone(&link.tap);
-        self.in_background(move || Action::Saved(save_frames(&tap, &path).map(|()| path)));
-    }
-
-    fn pending_saved(&self, result: Result<PathBuf, String>) {
-        let _ = self.tasks_in.try_send(Action::Saved(result));
+        let text = self.console.frames_text();
+        self.in_background(move || Action::Saved(save_text(&text, &path).map(|()| path)));
     }
 
     fn list_ports(&self) {
@@ -496,16 +531,10 @@ pub fn translate(keymap: &Keymap, wants_text: bool, key: &KeyEvent) -> Option<Ac
     command.map(Action::Command)
 }
 
-/// Writes every frame the tap keeps, a line each, replacing `path` whole.
-pub fn save_frames(tap: &Tap, path: &std::path::Path) -> Result<(), String> {
-    let frames = tap.frames();
-    crate::atomic_file::replace_with(path, |out| {
-        for frame in &frames {
-            writeln!(out, "{}", frame.line())?;
-        }
-        Ok(())
-    })
-    .map_err(|e| format!("{}: cannot save the frames: {e}", path.display()))
+/// Writes `text` to `path`, replacing it whole.
+pub fn save_text(text: &str, path: &std::path::Path) -> Result<(), String> {
+    crate::atomic_file::replace(path, text.as_bytes())
+        .map_err(|e| format!("{}: cannot save the frames: {e}", path.display()))
 }
 
 fn list_ports() -> Result<Vec<crate::modbus::ports::PortInfo>, String> {
@@ -524,8 +553,7 @@ async fn sweep(plan: crate::modbus::scan::ScanPlan, results: mpsc::Sender<Action
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modbus::tap::Framing;
-
+    
     #[test]
     fn ctrl_z_suspends_and_z_does_not() {
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
@@ -537,27 +565,13 @@ mod tests {
     }
 
     #[test]
-    fn saved_frames_are_a_line_each() {
-        let tap = Tap::new(Framing::Tcp);
-        tap.sent(&[
-            0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x0B, 0xD3, 0x00, 0x02,
-        ]);
-        tap.flush();
-        tap.received(&[
-            0x00, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01, 0x03, 0x04, 0x43, 0x66, 0x40, 0x00,
-        ]);
-        tap.flush();
+    fn a_save_replaces_the_file_or_says_why_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("frames.txt");
-        save_frames(&tap, &path).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
-        assert!(
-            lines[0].contains("00 01 00 00 00 06 01 03 0B D3 00 02"),
-            "{text}"
-        );
-        let err = save_frames(&tap, &dir.path().join("no/such/dir/f.txt")).unwrap_err();
+        save_text("one\ntwo\n", &path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+        let err = save_text("x", &dir.path().join("no/such/dir/f.txt")).unwrap_err();
         assert!(err.contains("cannot save the frames"), "{err}");
+        assert!(err.contains("no/such/dir/f.txt"), "{err}");
     }
 }

@@ -13,6 +13,10 @@ pub mod update;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::modbus::embedded;
+use crate::modbus::link::Target;
 
 /// Why the console did not run, or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +35,129 @@ pub enum ConsoleError {
     Embed(#[from] crate::modbus::embedded::EmbedError),
     #[error("the terminal failed: {0} (the log is at {1})")]
     Terminal(std::io::Error, String),
+    #[error("profile {profile}: {error}")]
+    Profile {
+        profile: String,
+        error: crate::modbus::map::ProfileError,
+    },
+    #[error("meter-core here listens on {address}, which is no target: {reason}")]
+    EmbeddedTarget { address: String, reason: String },
+}
+
+/// Which meter the console opens.
+#[derive(Debug, Clone)]
+pub enum Meter {
+    Target(Target),
+    /// meter-core run here, on 127.0.0.1 at a free port.
+    Embedded(embedded::Source),
+}
+
+/// What the console is started with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub meter: Meter,
+    pub profile: String,
+    pub interval: Duration,
+    /// Asked in place of the target's own unit id.
+    pub unit: Option<u8>,
+    pub mouse: bool,
+    pub keymap: keymap::Keymap,
+    pub theme: theme::Theme,
+}
+
+/// Runs the console on this terminal until it quits: checks the terminal,
+/// logs to the state directory, starts meter-core here when asked,
+/// connects, and gives the terminal back at the end.
+pub fn start(options: Options) -> Result<(), ConsoleError> {
+    check_this_terminal()?;
+    let state = log_file::state_dir()?;
+    let log = log_file::path_in(&state);
+    let _log = log_file::install(&log)?;
+    tracing::info!("console starting, version {}", env!("CARGO_PKG_VERSION"));
+    // Two workers: a terminal slow to take a frame holds up the loop's
+    // task, never the link's or meter-core's.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(ConsoleError::Runtime)?;
+    let result = runtime.block_on(run(options, &state, &log));
+    if let Err(e) = &result {
+        tracing::error!("{e}");
+    }
+    tracing::info!("console ended");
+    // Tasks still winding down (a link mid-reconnect) are not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
+}
+
+async fn run(options: Options, state: &Path, log: &Path) -> Result<(), ConsoleError> {
+    // The profile is checked before the terminal is taken, so its error
+    // reads as any command's.
+    crate::modbus::map::RegisterMap::load(&options.profile).map_err(|error| {
+        ConsoleError::Profile {
+            profile: options.profile.clone(),
+            error,
+        }
+    })?;
+    let (mut target, meter) = match options.meter {
+        Meter::Target(target) => (target, None),
+        Meter::Embedded(source) => {
+            let here = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let meter = embedded::start(source, here).await?;
+            tracing::info!("meter-core runs here on {}", meter.address);
+            let address = meter.address.to_string();
+            let target = format!("tcp://{address}?unit=1")
+                .parse::<Target>()
+                .map_err(|e| ConsoleError::EmbeddedTarget {
+                    address,
+                    reason: e.to_string(),
+                })?;
+            (target, Some(meter))
+        }
+    };
+    if let Some(unit) = options.unit {
+        target.unit = unit;
+    }
+    let recent_path = recent::path_in(state);
+    let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
+    let app = app::App::new(app::AppConfig {
+        target: target.clone(),
+        profile: options.profile.clone(),
+        interval: options.interval,
+        embedded: meter.as_ref().map(|m| m.address),
+        keymap: options.keymap.clone(),
+        recent: recent::load_or_warn(&recent_path),
+        save_dir: std::env::current_dir().unwrap_or_else(|_| state.to_path_buf()),
+        now: Instant::now(),
+        wall: chrono::Local::now(),
+        width,
+        height,
+    });
+    let mut event_loop = event_loop::EventLoop::new(
+        event_loop::Screens {
+            app,
+            theme: options.theme,
+        },
+        options.keymap,
+        event_loop::Settings {
+            interval: options.interval,
+            recent: Some(recent_path),
+            mouse: options.mouse,
+        },
+    );
+    if let Err(e) = event_loop.stop_on_signals() {
+        tracing::warn!("cannot listen for signals to stop: {e}");
+    }
+    event_loop.connect(target, &options.profile);
+    let result = run_on_terminal(&mut event_loop, options.mouse, log).await;
+    event_loop.shut_down();
+    if let Some(meter) = meter
+        && let Err(e) = meter.stop().await
+    {
+        tracing::warn!("{e}");
+    }
+    result
 }
 
 /// Whether the console can draw here: a terminal on stdin and stdout, and
