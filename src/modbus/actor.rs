@@ -137,6 +137,7 @@ impl LinkHandle {
             paused: false,
             queue: VecDeque::new(),
             connect_wanted: false,
+            told_connections: 0,
         };
         tokio::spawn(actor.run(link));
         LinkHandle {
@@ -263,6 +264,8 @@ struct Actor {
     /// plan's polls.
     queue: VecDeque<Job>,
     connect_wanted: bool,
+    /// Connections told as events so far.
+    told_connections: u64,
 }
 
 /// Waits until `at`, or for ever.
@@ -279,14 +282,15 @@ struct OwnLink<'a> {
     link: &'a mut Link,
     unit: u8,
     events: &'a mpsc::Sender<LinkEvent>,
+    told: &'a mut u64,
 }
 
 impl BlockReader for OwnLink<'_> {
     async fn read_block(&mut self, block: Read) -> Result<Vec<u16>, LinkError> {
-        let before = self.link.connections();
         let (table, address, count) = block_request(block);
         let result = self.link.read(self.unit, table, address, count).await;
-        tell_connection(self.events, self.link, before, &result);
+        tell_connections(self.events, self.link, self.told);
+        tell_failed_connect(self.events, self.link, &result);
         result
     }
 }
@@ -310,22 +314,26 @@ impl BlockReader for ThroughHandle<'_> {
     }
 }
 
-/// Tells what a request did to the connection: connected (again), or a
-/// failed attempt and when the next one is.
-fn tell_connection(
-    events: &mpsc::Sender<LinkEvent>,
-    link: &Link,
-    connections_before: u64,
-    result: &Result<Vec<u16>, LinkError>,
-) {
-    if link.connections() > connections_before {
-        let event = if connections_before == 0 {
+/// Tells each connection made since the last told: the first one as
+/// connected, the others as connected again.
+fn tell_connections(events: &mpsc::Sender<LinkEvent>, link: &Link, told: &mut u64) {
+    while *told < link.connections() {
+        let event = if *told == 0 {
             LinkEvent::Connected
         } else {
             LinkEvent::Reconnected
         };
         let _ = events.try_send(event);
+        *told += 1;
     }
+}
+
+/// Tells a failed connection attempt and when the next one is.
+fn tell_failed_connect(
+    events: &mpsc::Sender<LinkEvent>,
+    link: &Link,
+    result: &Result<Vec<u16>, LinkError>,
+) {
     if let Err(error @ LinkError::Connect { .. }) = result {
         tell_backoff(events, link, error.clone());
     }
@@ -496,13 +504,13 @@ impl Actor {
                 count,
                 mut reply,
             } => {
-                let before = link.connections();
                 let done = self
                     .alongside(link.read(unit, table, address, count), reply.closed())
                     .await;
                 match done {
                     Ok(result) => {
-                        tell_connection(&events, link, before, &result);
+                        tell_connections(&events, link, &mut self.told_connections);
+                        tell_failed_connect(&events, link, &result);
                         if let Err(error) = &result {
                             let _ = events.try_send(LinkEvent::Error(error.clone()));
                         }
@@ -532,13 +540,17 @@ impl Actor {
                         None => std::future::pending().await,
                     }
                 };
+                let mut told = self.told_connections;
                 let mut reader = OwnLink {
                     link: &mut *link,
                     unit,
                     events: &events,
+                    told: &mut told,
                 };
                 let work = poll_map(&map, &mut reader, |_| Ok::<(), Infallible>(()));
-                match self.alongside(work, abandoned).await {
+                let done = self.alongside(work, abandoned).await;
+                self.told_connections = told;
+                match done {
                     Ok(Ok(poll)) => {
                         match reply {
                             Some(reply) => {
@@ -557,19 +569,23 @@ impl Actor {
                     Err(next) => next,
                 }
             }
-            Job::Connect => {
-                let before = link.connections();
-                match self.alongside(link.connect(), std::future::pending()).await {
-                    Ok(result) => {
-                        tell_connection(&events, link, before, &result.map(|()| Vec::new()));
-                        Next::CarryOn
-                    }
-                    Err(next) => next,
+            Job::Connect => match self.alongside(link.connect(), std::future::pending()).await {
+                Ok(result) => {
+                    tell_failed_connect(&events, link, &result.map(|()| Vec::new()));
+                    Next::CarryOn
                 }
-            }
+                Err(next) => next,
+            },
         };
+        tell_connections(&events, link, &mut self.told_connections);
         // A request dropped before its answer takes its connection with it.
-        link.settle();
+        if link.in_flight() {
+            link.settle();
+            let _ = events.try_send(LinkEvent::Error(LinkError::Io {
+                target: link.target().to_string(),
+                reason: "a request was dropped before its answer came".into(),
+            }));
+        }
         next
     }
 }

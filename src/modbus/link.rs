@@ -689,6 +689,12 @@ impl Link {
         self.retry_at
     }
 
+    /// Whether a request went out and its read was dropped before the
+    /// answer: until [`Link::settle`], the connection is unfit for use.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
     /// Drops a connection a request of a dropped read is still out on.
     pub fn settle(&mut self) {
         if self.in_flight {

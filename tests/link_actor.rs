@@ -1,0 +1,430 @@
+//! The link actor against devices on loopback TCP, on a socat pty pair and
+//! a real `meterscope serve`: a read dropped mid-flight leaves the link
+//! disconnected and the next answer is the right one; commands are taken
+//! while the link backs off; polls come back as typed data.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use common::{Running, assert_close, binary, peers, pty_pair_in};
+use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle};
+use meterscope::modbus::link::{LinkError, Table, Target};
+use meterscope::modbus::map::RegisterMap;
+use meterscope::modbus::tap::push_crc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// A device whose answer to its n-th request (over every connection) is
+/// the one register n, and which holds its first answer until released.
+struct SlowFirst {
+    /// The number of each request as it arrives.
+    requests: mpsc::UnboundedReceiver<u16>,
+    release: Arc<Notify>,
+    /// Says the held first answer has been written.
+    late_answer_written: mpsc::UnboundedReceiver<()>,
+}
+
+struct DeviceSide {
+    count: Arc<AtomicU16>,
+    requests: mpsc::UnboundedSender<u16>,
+    release: Arc<Notify>,
+    written: mpsc::UnboundedSender<()>,
+}
+
+fn slow_first() -> (SlowFirst, DeviceSide) {
+    let (requests_tx, requests) = mpsc::unbounded_channel();
+    let (written, late_answer_written) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    (
+        SlowFirst {
+            requests,
+            release: Arc::clone(&release),
+            late_answer_written,
+        },
+        DeviceSide {
+            count: Arc::new(AtomicU16::new(0)),
+            requests: requests_tx,
+            release,
+            written,
+        },
+    )
+}
+
+impl DeviceSide {
+    fn clone_side(&self) -> DeviceSide {
+        DeviceSide {
+            count: Arc::clone(&self.count),
+            requests: self.requests.clone(),
+            release: Arc::clone(&self.release),
+            written: self.written.clone(),
+        }
+    }
+
+    /// Answers requests on `wire` until it closes; `rtu` picks the framing.
+    async fn serve(self, mut wire: impl AsyncRead + AsyncWrite + Unpin, rtu: bool) {
+        let mut request = vec![0u8; if rtu { 8 } else { 12 }];
+        while wire.read_exact(&mut request).await.is_ok() {
+            let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.requests.send(n);
+            if n == 1 {
+                self.release.notified().await;
+            }
+            let [hi, lo] = n.to_be_bytes();
+            let answer = if rtu {
+                let mut frame = vec![request[0], 0x03, 2, hi, lo];
+                push_crc(&mut frame);
+                frame
+            } else {
+                vec![
+                    request[0], request[1], 0, 0, 0, 5, request[6], 0x03, 2, hi, lo,
+                ]
+            };
+            let wrote = wire.write_all(&answer).await.is_ok();
+            if n == 1 {
+                let _ = self.written.send(());
+            }
+            if !wrote {
+                break;
+            }
+        }
+    }
+}
+
+async fn wait_for_event(
+    events: &mut mpsc::Receiver<LinkEvent>,
+    seen: &mut Vec<LinkEvent>,
+    wanted: impl Fn(&LinkEvent) -> bool,
+) -> LinkEvent {
+    loop {
+        let event = events.recv().await.expect("the actor is running");
+        seen.push(event.clone());
+        if wanted(&event) {
+            return event;
+        }
+    }
+}
+
+/// Starts a read, drops it once its request is on the wire, lets the
+/// device's late answer to it come, and reads twice more: the answers are
+/// those of the second and third requests, over a new connection.
+async fn a_dropped_read_leaves_the_link_disconnected(target: Target, mut device: SlowFirst) {
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    let (reply, answer) = oneshot::channel();
+    link.send(LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(device.requests.recv().await, Some(1));
+    drop(answer);
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| {
+        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
+            if reason.message == "a request was dropped before its answer came")
+    })
+    .await;
+    device.release.notify_one();
+    device.late_answer_written.recv().await.unwrap();
+
+    let second = link.read(1, Table::Holding, 0, 1).await.unwrap();
+    assert_eq!(second, Ok(vec![2]), "{seen:?}");
+    assert_eq!(device.requests.recv().await, Some(2));
+    let third = link.read(1, Table::Holding, 0, 1).await.unwrap();
+    assert_eq!(third, Ok(vec![3]));
+
+    let stats = link.stats.borrow().clone();
+    assert_eq!(
+        (
+            stats.requests,
+            stats.responses,
+            stats.reconnects,
+            stats.timeouts,
+            stats.mismatches
+        ),
+        (3, 2, 1, 0, 0),
+        "{stats:?}"
+    );
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Reconnected).await;
+    assert_eq!(seen[0], LinkEvent::Connected, "{seen:?}");
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+}
+
+#[tokio::test]
+async fn a_dropped_read_on_tcp_leaves_the_link_disconnected() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (device, side) = slow_first();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(side.clone_side().serve(socket, false));
+        }
+    });
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(BusId::of(&target), BusId(format!("127.0.0.1:{port}")));
+    a_dropped_read_leaves_the_link_disconnected(target, device).await;
+}
+
+#[tokio::test]
+async fn a_dropped_read_on_an_rtu_line_leaves_the_link_disconnected() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_pair, ours, theirs) = pty_pair_in(dir.path());
+    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
+        .expect("open the device's end");
+    let (device, side) = slow_first();
+    tokio::spawn(side.serve(port, true));
+    let target: Target = format!("rtu://{ours}?baud=19200&parity=none")
+        .parse()
+        .unwrap();
+    assert_eq!(BusId::of(&target), BusId(ours.clone()));
+    a_dropped_read_leaves_the_link_disconnected(target, device).await;
+}
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_refused_connection_keeps_its_kind() {
+    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
+        .parse()
+        .unwrap();
+    let (events_tx, _events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    match link.read(1, Table::Holding, 0, 1).await.unwrap() {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// On paused time the clock moves only when every task waits, so "before
+/// the backoff ended" is exact, not a race with the machine's load.
+#[tokio::test(start_paused = true)]
+async fn commands_are_taken_while_the_link_backs_off() {
+    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
+        .parse()
+        .unwrap();
+    let (events_tx, mut events) = mpsc::channel(256);
+    let link = LinkHandle::spawn(target, events_tx);
+    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
+    link.send(LinkCommand::Poll {
+        map: Arc::clone(&map),
+        unit: 1,
+        every: Duration::from_millis(250),
+    })
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut waits = Vec::new();
+    let mut polls = 0;
+    // The backoff doubles from 100 ms to its ceiling, past the interval:
+    // polls then wait on it.
+    let until = loop {
+        match wait_for_event(&mut events, &mut seen, |e| {
+            matches!(e, LinkEvent::BackingOff { .. } | LinkEvent::Polled { .. })
+        })
+        .await
+        {
+            LinkEvent::Polled { poll, .. } => {
+                polls += 1;
+                assert_eq!(poll.coverage.read, 0);
+                assert_eq!(poll.errors.len(), 1, "{poll:?}");
+                assert!(matches!(poll.errors[0].error, LinkError::Connect { .. }));
+                assert_eq!(poll.errors[0].not_asked, map.reads().len() - 1);
+            }
+            LinkEvent::BackingOff { until, error } => {
+                assert!(matches!(error, LinkError::Connect { .. }), "{error}");
+                let now = tokio::time::Instant::now().into_std();
+                waits.push(until.saturating_duration_since(now));
+                if until.saturating_duration_since(now) >= Duration::from_secs(1) {
+                    break until;
+                }
+            }
+            _ => unreachable!(),
+        }
+    };
+    assert!(polls >= 4, "{seen:?}");
+    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+
+    let before_backoff_ends = || tokio::time::Instant::now().into_std() < until;
+    link.send(LinkCommand::Pause).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Paused).await;
+    assert!(before_backoff_ends());
+    link.send(LinkCommand::Resume).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Resumed).await;
+    assert!(before_backoff_ends());
+    // A read asked while backing off waits for the backoff, then is tried.
+    let (reply, mut answer) = oneshot::channel();
+    link.send(LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    })
+    .await
+    .unwrap();
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    assert!(before_backoff_ends());
+    // Shut down before it was tried: the read is answered by no one.
+    assert!(answer.try_recv().is_err());
+    assert_eq!(link.stats.borrow().requests, 0);
+}
+
+/// `meterscope serve` on a free port, with pf 0.9 and 5 % third harmonic.
+fn serve() -> (Running, u16) {
+    let mut child = Command::new(binary())
+        .args([
+            "serve",
+            "--tcp",
+            "127.0.0.1:0",
+            "--pf",
+            "0.9",
+            "--harmonics",
+            "3:5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start meterscope serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let port = line
+        .trim()
+        .strip_prefix("listening tcp 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("first line: {line:?}"));
+    (Running(child), port)
+}
+
+#[tokio::test]
+async fn polls_come_back_as_typed_values_from_meter_core() {
+    let (_server, port) = serve();
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
+    link.send(LinkCommand::Poll {
+        map: Arc::clone(&map),
+        unit: 1,
+        every: Duration::from_millis(50),
+    })
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    // The meter answers NaN until its first window is measured.
+    let mut polls = 0;
+    let poll = loop {
+        let LinkEvent::Polled { at, poll } = wait_for_event(&mut events, &mut seen, |e| {
+            matches!(e, LinkEvent::Polled { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        assert!(at <= std::time::Instant::now());
+        polls += 1;
+        assert!(polls < 400, "no reading in 400 polls");
+        if poll.number("voltage_an").is_some_and(|v| !v.is_nan()) {
+            break poll;
+        }
+    };
+    assert_eq!(seen[0], LinkEvent::Connected);
+    assert!(poll.errors.is_empty(), "{:?}", poll.errors);
+    let blocks = map.reads().len() as u64;
+    assert_eq!((poll.coverage.asked, poll.coverage.read), (blocks, blocks));
+    let voltage = 230.0 * (1.0f64 + 0.05 * 0.05).sqrt();
+    let phi = 0.9f64.acos();
+    let power_kw = (230.0 * 100.0 * 0.9 + 11.5 * 5.0 * (3.0 * phi).cos()) / 1000.0;
+    assert_close(poll.number("voltage_an").unwrap(), voltage, 0.01, "V A-N");
+    assert_close(
+        poll.number("active_power_total").unwrap(),
+        3.0 * power_kw,
+        0.03,
+        "total P",
+    );
+    assert_close(poll.number("frequency").unwrap(), 50.0, 0.005, "frequency");
+    assert_close(poll.number("thd_voltage_an").unwrap(), 5.0, 0.01, "THD V");
+    assert_eq!(poll.text("meter_name"), Some("meter-core"));
+
+    // The stats follow the polls, and a reconnect asked is done at once.
+    let requests = link.stats.borrow().requests;
+    assert!(requests >= blocks * polls, "{requests} after {polls} polls");
+    link.send(LinkCommand::Reconnect).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Reconnected).await;
+    assert!(link.stats.borrow().reconnects >= 1);
+    // Every frame of every poll went through the tap.
+    let frames = link.tap.since(&mut link.tap.cursor()).frames;
+    assert!(
+        frames.len() as u64 >= 2 * blocks * polls,
+        "{}",
+        frames.len()
+    );
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+}
+
+#[tokio::test]
+async fn a_reconnect_asked_mid_exchange_drops_the_request_with_its_connection() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (mut device, side) = slow_first();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(side.clone_side().serve(socket, false));
+        }
+    });
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    let (reply, answer) = oneshot::channel();
+    link.send(LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(device.requests.recv().await, Some(1));
+    link.send(LinkCommand::Reconnect).await.unwrap();
+    match answer.await.unwrap() {
+        Err(LinkError::Io { reason, .. }) => {
+            assert_eq!(reason.message, "the read was dropped to connect again")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Reconnected).await;
+    device.release.notify_one();
+    device.late_answer_written.recv().await.unwrap();
+    assert_eq!(
+        link.read(1, Table::Holding, 0, 1).await.unwrap(),
+        Ok(vec![2])
+    );
+    let stats = link.stats.borrow().clone();
+    assert_eq!(
+        (stats.requests, stats.responses, stats.reconnects),
+        (2, 1, 1)
+    );
+}
