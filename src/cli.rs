@@ -127,6 +127,9 @@ pub enum Command {
     /// --capture). Without a command, `meterscope` opens it on the
     /// built-in feeder.
     Tui(TuiArgs),
+    /// Check the console's keymap and theme, and show what is in force and
+    /// where each part came from.
+    Config(ConfigArgs),
 }
 
 /// How to read an input capture.
@@ -610,6 +613,54 @@ pub struct TuiArgs {
     /// own selection keeps working.
     #[arg(long, env = "METERSCOPE_MOUSE", value_parser = BoolishValueParser::new())]
     pub mouse: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+/// The console's keys and colours: shared by `tui` and `config`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LookArgs {
+    /// A built-in keymap (default, vim) or a RON file listing the commands
+    /// it rebinds; without a file, keymap.ron in the configuration
+    /// directory is used when present.
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        env = "METERSCOPE_KEYMAP",
+        global = true
+    )]
+    pub keymap: Option<String>,
+    /// A built-in theme (default, light, mono, high-contrast) or a RON file
+    /// listing the styles it changes; without a file, theme.ron in the
+    /// configuration directory is used when present.
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        env = "METERSCOPE_THEME",
+        global = true
+    )]
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  meterscope config check --keymap mine.ron\n  meterscope config keys --keymap vim\n  meterscope config theme --theme light"
+)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub what: ConfigCommand,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ConfigCommand {
+    /// Load the keymap and theme; say OK or what is wrong and where.
+    Check,
+    /// Every command's keys and where they came from.
+    Keys,
+    /// Every style in force and where it came from.
+    Theme,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! The commands, each taking its parsed arguments and returning an exit code.
 
 mod analyze;
+pub(crate) mod config;
 mod convert;
 mod info;
 mod monitor;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Ports(args)) => ports::run(&args),
         Some(Command::Scan(args)) => scan::run(&args),
         Some(Command::Tui(args)) => tui::run(&args),
+        Some(Command::Config(args)) => config::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

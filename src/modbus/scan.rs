@@ -314,7 +314,10 @@ pub struct ScanPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanProgress {
     /// `done` of `total` questions asked.
-    Asked { done: usize, total: usize },
+    Asked {
+        done: usize,
+        total: usize,
+    },
     Found(Found),
     /// The sweep ended: all asked, stopped, or failed with the reason.
     Ended(Option<String>),

@@ -6,6 +6,7 @@ pub mod app;
 pub mod event_loop;
 pub mod keymap;
 pub mod log_file;
+pub mod look;
 pub mod recent;
 pub mod render;
 pub mod theme;
