@@ -682,6 +682,17 @@ pub enum ParityArg {
     Odd,
 }
 
+impl From<ParityArg> for crate::modbus::link::Parity {
+    fn from(parity: ParityArg) -> Self {
+        use crate::modbus::link::Parity;
+        match parity {
+            ParityArg::None => Parity::None,
+            ParityArg::Even => Parity::Even,
+            ParityArg::Odd => Parity::Odd,
+        }
+    }
+}
+
 impl ParityArg {
     /// The letter of the usual `8E1` notation.
     pub fn letter(self) -> char {

@@ -24,6 +24,9 @@ use crate::sanitize::for_terminal;
 
 /// Runs the command line; errors are printed to stderr with their causes.
 pub fn run(cli: Cli) -> ExitCode {
+    if cli.command.as_ref().is_some_and(headless) {
+        install_stderr_log();
+    }
     let result = match cli.command {
         // A bare run is the console on meter-core run here, with whatever
         // the METERSCOPE_ variables of `tui` say.
@@ -70,6 +73,61 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Whether the command prints to a terminal rather than draws on it: the
+/// console keeps its log in a file, as anything on stderr would tear its screen.
+fn headless(command: &Command) -> bool {
+    match command {
+        Command::Info(_)
+        | Command::Convert(_)
+        | Command::Synth(_)
+        | Command::Analyze(_)
+        | Command::Serve(_)
+        | Command::Poll(_)
+        | Command::Monitor(_)
+        | Command::Ports(_)
+        | Command::Scan(_) => true,
+    }
+}
+
+/// The library reports through `tracing`; a headless command shows its
+/// warnings on stderr as it always has, `warning: ...`, sanitised.
+fn install_stderr_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .event_format(Plain)
+        .try_init();
+}
+
+/// One line per event: `warning: ` or `error: ` and the message.
+struct Plain;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        context: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use tracing_subscriber::fmt::FormatFields as _;
+        let mut text = String::new();
+        context.format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut text),
+            event,
+        )?;
+        let prefix = match *event.metadata().level() {
+            tracing::Level::ERROR => "error: ",
+            tracing::Level::WARN => "warning: ",
+            _ => "",
+        };
+        writeln!(writer, "{prefix}{}", for_terminal_lines(&text))
+    }
+}
+
 fn broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
@@ -86,8 +144,8 @@ fn for_terminal_lines(text: &str) -> String {
         .join("\n")
 }
 
-/// Reads a capture as the shared read options say, printing its warnings.
-fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Capture> {
+/// The shared read options as the library takes them.
+fn read_options(read: &ReadArgs) -> anyhow::Result<ReadOptions> {
     let encoding = match &read.encoding {
         Some(label) => Some(TextEncoding::for_label(label).ok_or_else(|| {
             anyhow::anyhow!(
@@ -96,11 +154,15 @@ fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Captu
         })?),
         None => None,
     };
-    let options = ReadOptions {
+    Ok(ReadOptions {
         dat: read.dat.clone(),
         encoding,
-    };
-    let capture = Capture::open(path, &options)?;
+    })
+}
+
+/// Reads a capture as the shared read options say, printing its warnings.
+fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Capture> {
+    let capture = Capture::open(path, &read_options(read)?)?;
     for warning in &capture.warnings {
         eprintln!("warning: {}", for_terminal(warning));
     }
@@ -154,43 +216,23 @@ fn extension(path: &std::path::Path) -> Option<String> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
-/// The declared line-to-neutral voltage and system frequency: as given, or
-/// guessed from the signals (the standard voltage nearest the first
-/// second's typical cycle; the capture's line frequency or its crossings).
+/// The declared system, the library's guess with the flags named.
 fn nominal_system(
     signals: &crate::meter::measure::roles::Signals,
     nominal: Option<f64>,
     line_frequency: Option<f64>,
 ) -> anyhow::Result<(f64, f64)> {
-    use crate::meter::measure::nominal::{first_second_rms, standard_voltage, system_frequency};
-    use anyhow::{Context, bail};
-    let nominal_frequency = match line_frequency {
-        Some(f) if f == 50.0 || f == 60.0 => f,
-        Some(f) => bail!("--line-frequency {f}: expected 50 or 60"),
-        None => system_frequency(signals),
-    };
-    let nominal_voltage = match nominal {
-        Some(v) if v.is_finite() && v > 0.0 => v,
-        Some(v) => bail!("--nominal {v}: expected a voltage greater than 0"),
-        // Nothing will be measured, so nothing is measured against: the
-        // caller says why (no whole cycle) rather than asking for --nominal.
-        None if signals.is_empty() => 230.0,
-        None => {
-            let typical = first_second_rms(signals, nominal_frequency)
-                .filter(|v| *v > 0.0)
-                .context(
-                    "the voltage channels hold no samples, so no nominal voltage can be guessed; \
-                     give --nominal",
-                )?;
-            let nominal = standard_voltage(typical);
-            if (typical / nominal - 1.0).abs() > 0.2 {
-                eprintln!(
-                    "warning: the voltage reads {typical:.4} V, far from any standard voltage; \
-                     measuring against {nominal} V (declare it with --nominal)"
-                );
-            }
-            nominal
+    use crate::meter::measure::nominal::{NominalError, declared_system};
+    declared_system(signals, nominal, line_frequency).map_err(|e| match e {
+        NominalError::LineFrequency(f) => {
+            anyhow::anyhow!("--line-frequency {f}: expected 50 or 60")
         }
-    };
-    Ok((nominal_voltage, nominal_frequency))
+        NominalError::Voltage(v) => {
+            anyhow::anyhow!("--nominal {v}: expected a voltage greater than 0")
+        }
+        NominalError::NoVoltage => anyhow::anyhow!(
+            "the voltage channels hold no samples, so no nominal voltage can be guessed; \
+             give --nominal"
+        ),
+    })
 }

@@ -19,10 +19,7 @@ const SCREEN_BYTES: usize = 32;
 /// stderr either way, and the exit status says how much was read, as for
 /// poll.
 pub fn run(args: &MonitorArgs) -> anyhow::Result<u8> {
-    let target: Target = args
-        .target
-        .parse()
-        .map_err(|e: String| anyhow!("--target {e}"))?;
+    let target: Target = args.target.parse().map_err(|e| anyhow!("--target {e}"))?;
     let map = RegisterMap::load(&args.profile)?;
     let mut save = match &args.save {
         Some(path) => Some(

@@ -28,10 +28,7 @@ struct Reading {
 /// SIGHUP); the exit status says how much the polls that were done read
 /// (see `coverage`): 0 all, 3 nothing (or no poll done), 4 part.
 pub fn run(args: &PollArgs) -> anyhow::Result<u8> {
-    let target: Target = args
-        .target
-        .parse()
-        .map_err(|e: String| anyhow!("--target {e}"))?;
+    let target: Target = args.target.parse().map_err(|e| anyhow!("--target {e}"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

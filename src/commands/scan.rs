@@ -88,10 +88,10 @@ async fn sweep(
             let settings = SerialSettings {
                 device: args.port.clone(),
                 baud,
-                parity: parity.letter(),
+                parity: parity.into(),
                 stop: 1,
             };
-            let letter = settings.parity;
+            let letter = settings.parity.letter();
             let mut port = settings.open().map_err(|e| {
                 anyhow!(
                     "could not open the port {port_name} at {}: {}",

@@ -222,6 +222,9 @@ pub struct SynthSpec {
     /// Displacement power factor, positive lagging, negative leading.
     pub power_factor: f64,
     pub harmonics: Harmonics,
+    /// The currents' harmonics, when they differ from the voltages' (a
+    /// rectifier load draws far more distortion than the supply shows).
+    pub current_harmonics: Option<Harmonics>,
     /// Negative over positive sequence voltage, percent.
     pub unbalance: f64,
     pub disturbances: Vec<Disturbance>,
@@ -241,6 +244,7 @@ impl Default for SynthSpec {
             current: 100.0,
             power_factor: 1.0,
             harmonics: Harmonics::default(),
+            current_harmonics: None,
             unbalance: 0.0,
             disturbances: Vec::new(),
             noise: 0.0,
@@ -318,6 +322,7 @@ impl SynthSpec {
             .harmonics
             .0
             .iter()
+            .chain(self.current_harmonics.iter().flat_map(|h| h.0.iter()))
             .find(|(h, _)| *h * 2 >= self.samples_per_cycle)
         {
             return Err(format!(
@@ -326,6 +331,37 @@ impl SynthSpec {
             ));
         }
         Ok(())
+    }
+}
+
+/// Seconds of the built-in feeder; replayed in a loop, so its one sag comes
+/// round this often.
+pub const FEEDER_SECONDS: f64 = 30.0;
+
+/// The built-in feeder meter-core replays when given nothing else: a 230 V,
+/// 50 Hz three-phase supply to a lagging load (displacement pf 0.87), the
+/// voltage lightly distorted (3rd, 5th, 7th) and the current far more, as a
+/// rectifier load draws it, with one sag of phase A to 70 % for 0.3 s in
+/// each 30 s. 128 samples a cycle keeps it small enough to build in a
+/// blink and still resolves every harmonic it carries.
+pub fn feeder() -> SynthSpec {
+    SynthSpec {
+        frequency: 50.0,
+        voltage: 230.0,
+        current: 80.0,
+        power_factor: 0.87,
+        harmonics: Harmonics(vec![(3, 1.5), (5, 3.0), (7, 1.5)]),
+        current_harmonics: Some(Harmonics(vec![(3, 12.0), (5, 8.0), (7, 5.0)])),
+        disturbances: vec![Disturbance {
+            kind: DisturbanceKind::Sag,
+            phases: vec![0],
+            start: 20.0,
+            duration: 0.3,
+            depth: 70.0,
+        }],
+        duration: FEEDER_SECONDS,
+        samples_per_cycle: 128,
+        ..SynthSpec::default()
     }
 }
 
@@ -377,17 +413,18 @@ pub fn generate(
                 }
                 flag |= 1 << d.kind as u16;
             }
-            let wave = |angle: f64, magnitude: f64| -> f64 {
+            let wave = |angle: f64, magnitude: f64, harmonics: &Harmonics| -> f64 {
                 let mut v = (omega * t + angle).cos();
-                for &(h, percent) in &spec.harmonics.0 {
+                for &(h, percent) in &harmonics.0 {
                     v += percent / 100.0 * (h as f64 * (omega * t + angle)).cos();
                 }
                 SQRT_2 * magnitude * v
             };
             let unbalance = SQRT_2 * spec.voltage * u * (omega * t + negative[p]).cos();
-            let v = (wave(positive[p], spec.voltage) + unbalance) * voltage_factor
+            let v = (wave(positive[p], spec.voltage, &spec.harmonics) + unbalance) * voltage_factor
                 + noise(spec.voltage);
-            let i = wave(positive[p] - phi, spec.current) * current_factor;
+            let current_harmonics = spec.current_harmonics.as_ref().unwrap_or(&spec.harmonics);
+            let i = wave(positive[p] - phi, spec.current, current_harmonics) * current_factor;
             residual += i;
             columns[p].push(v);
             columns[3 + p].push(i + noise(spec.current));

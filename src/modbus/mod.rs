@@ -17,5 +17,6 @@ pub mod rtu_server;
 pub mod scan;
 pub mod server;
 pub mod tap;
+pub mod target;
 pub mod tcp_server;
 pub mod value;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
@@ -195,6 +196,16 @@ pub enum ServerEvent {
     PortBack {
         device: String,
     },
+    /// A kept state was found and carried on from.
+    StateRestored {
+        file: PathBuf,
+        saved_at: String,
+        kwh_delivered: f64,
+    },
+    /// The state directory holds no state yet.
+    StateFresh {
+        dir: PathBuf,
+    },
     /// Line quality since the last such report.
     LineNoise {
         device: String,
@@ -325,6 +336,18 @@ impl fmt::Display for ServerEvent {
                 "rtu {device}: cannot reopen the port ({reason}); trying again in {}",
                 seconds(*retry_in)
             ),
+            ServerEvent::StateRestored {
+                file,
+                saved_at,
+                kwh_delivered,
+            } => write!(
+                f,
+                "carrying on from {} (saved {saved_at}): {kwh_delivered:.3} kWh delivered",
+                file.display()
+            ),
+            ServerEvent::StateFresh { dir } => {
+                write!(f, "no state in {} yet: starting from zero", dir.display())
+            }
             ServerEvent::PortBack { device } => {
                 write!(f, "rtu {device}: the port is open again, serving")
             }
@@ -349,6 +372,14 @@ impl fmt::Display for ServerEvent {
     }
 }
 
+/// Where each tick's meter goes: the image the servers answer from, and
+/// the snapshot for whoever watches in this process.
+#[derive(Debug)]
+pub struct Published {
+    pub image: SharedImage,
+    pub snapshots: watch::Sender<MeterSnapshot>,
+}
+
 /// Runs the replay on a thread of its own, publishing an image of every
 /// snapshot, until `stop` is set. With `keep`, the state is saved there every
 /// `SAVE_EVERY` and once more on the way out.
@@ -356,11 +387,12 @@ pub fn drive(
     mut replay: Replay,
     map: RegisterMap,
     identity: Identity,
-    image: SharedImage,
+    published: Published,
     stop: Arc<AtomicBool>,
     tick: Duration,
     keep: Option<PathBuf>,
 ) -> std::thread::JoinHandle<Result<(), StateError>> {
+    let Published { image, snapshots } = published;
     std::thread::spawn(move || {
         let mut saved = Instant::now();
         let save = |snapshot: &MeterSnapshot| match &keep {
@@ -371,6 +403,7 @@ pub fn drive(
             replay.tick();
             let snapshot = replay.snapshot();
             image.replace(image_of(&map, &snapshot, &identity));
+            snapshots.send_replace(snapshot.clone());
             if saved.elapsed() >= SAVE_EVERY {
                 save(&snapshot)?;
                 saved = Instant::now();

@@ -116,3 +116,52 @@ mod tests {
         assert_eq!(standard_voltage(9000.0), 7970.0);
     }
 }
+
+/// Why no declared system could be settled on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NominalError {
+    #[error("line frequency {0}: expected 50 or 60")]
+    LineFrequency(f64),
+    #[error("nominal voltage {0}: expected a voltage greater than 0")]
+    Voltage(f64),
+    #[error(
+        "the voltage channels hold no samples, so no nominal voltage can be guessed; declare it"
+    )]
+    NoVoltage,
+}
+
+/// The declared line-to-neutral voltage and system frequency: as given, or
+/// guessed from the signals (the standard voltage nearest the first
+/// second's typical cycle; the capture's line frequency or its crossings).
+pub fn declared_system(
+    signals: &Signals,
+    nominal: Option<f64>,
+    line_frequency: Option<f64>,
+) -> Result<(f64, f64), NominalError> {
+    let nominal_frequency = match line_frequency {
+        Some(f) if f == 50.0 || f == 60.0 => f,
+        Some(f) => return Err(NominalError::LineFrequency(f)),
+        None => system_frequency(signals),
+    };
+    let nominal_voltage = match nominal {
+        Some(v) if v.is_finite() && v > 0.0 => v,
+        Some(v) => return Err(NominalError::Voltage(v)),
+        // Nothing will be measured, so nothing is measured against: the
+        // caller says why (no whole cycle) rather than asking for a voltage.
+        None if signals.is_empty() => 230.0,
+        None => {
+            let typical = first_second_rms(signals, nominal_frequency)
+                .filter(|v| *v > 0.0)
+                .ok_or(NominalError::NoVoltage)?;
+            let nominal = standard_voltage(typical);
+            if (typical / nominal - 1.0).abs() > 0.2 {
+                tracing::warn!(
+                    "the voltage reads {typical:.4} V, far from any standard voltage; \
+                     measuring against {nominal} V (declare the nominal voltage)"
+                );
+            }
+            nominal
+        }
+    };
+    Ok((nominal_voltage, nominal_frequency))
+}
