@@ -85,7 +85,9 @@ fn headless(command: &Command) -> bool {
         | Command::Poll(_)
         | Command::Monitor(_)
         | Command::Ports(_)
-        | Command::Scan(_) => true,
+        | Command::Scan(_)
+        | Command::Config(_) => true,
+        Command::Tui(_) => false,
     }
 }
 
