@@ -512,23 +512,21 @@ pub fn is_suspend(key: &KeyEvent) -> bool {
         && matches!(key.code, KeyCode::Char('z') | KeyCode::Char('Z'))
 }
 
-/// What a key asks for: its bound command, or, while a text field has
-/// focus, the key itself, except that a key bound to quit with Ctrl held
-/// (Ctrl-C) still quits. Releases are not keys pressed.
+/// What a key asks for: its bound command, else the key itself (a dialog
+/// may take it, as the quit dialog takes `y`). While a text field has
+/// focus every key goes as typed, except that a key bound to quit with
+/// Ctrl held (Ctrl-C) still quits. Releases are not keys pressed.
 pub fn translate(keymap: &Keymap, wants_text: bool, key: &KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     let command = keymap.command(key);
-    if wants_text {
-        let quits = command == Some(Command::Quit) && key.modifiers.contains(KeyModifiers::CONTROL);
-        return Some(if quits {
-            Action::Command(Command::Quit)
-        } else {
-            Action::Key(*key)
-        });
-    }
-    command.map(Action::Command)
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match command {
+        Some(Command::Quit) if wants_text && ctrl => Action::Command(Command::Quit),
+        Some(command) if !wants_text => Action::Command(command),
+        _ => Action::Key(*key),
+    })
 }
 
 /// Writes `text` to `path`, replacing it whole.
@@ -562,6 +560,33 @@ mod tests {
             KeyCode::Char('z'),
             KeyModifiers::NONE
         )));
+    }
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn keys_become_commands_unless_a_text_field_has_them() {
+        let keymap = Keymap::default();
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let y = key(KeyCode::Char('y'), KeyModifiers::NONE);
+        let quit = Some(Command::Quit);
+        let command = |a: Option<Action>| match a {
+            Some(Action::Command(c)) => Some(c),
+            _ => None,
+        };
+        assert_eq!(command(translate(&keymap, false, &q)), quit);
+        assert_eq!(command(translate(&keymap, false, &ctrl_c)), quit);
+        // Unbound: the key itself, for a dialog that takes it.
+        assert!(matches!(translate(&keymap, false, &y), Some(Action::Key(k)) if k == y));
+        // Typing: q is a letter, Ctrl-C still quits.
+        assert!(matches!(translate(&keymap, true, &q), Some(Action::Key(k)) if k == q));
+        assert_eq!(command(translate(&keymap, true, &ctrl_c)), quit);
+        let mut released = q;
+        released.kind = KeyEventKind::Release;
+        assert!(translate(&keymap, false, &released).is_none());
     }
 
     #[test]
