@@ -35,6 +35,11 @@ impl Console {
     }
 
     fn start_with(args: &[&str], env: &[(&str, &str)]) -> Console {
+        Console::start_in(args, env, |_| {})
+    }
+
+    /// The same, with the state directory prepared by `prepare` first.
+    fn start_in(args: &[&str], env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Console {
         let (rows, cols) = (40, 120);
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -45,6 +50,7 @@ impl Console {
             })
             .expect("open a pty");
         let state = tempfile::tempdir().unwrap();
+        prepare(state.path());
         let mut command = CommandBuilder::new(binary());
         command.args(args);
         for (key, _) in std::env::vars() {
@@ -247,13 +253,23 @@ fn tab_reaches_every_screen_and_the_tab_bar_names_them() {
             "the tab bar names {name}:\n{screen}"
         );
     }
-    // Each screen shows what only it has.
-    for marker in ["THD", "requests", "firmware", "V L-N"] {
+    // Tab by Tab round to Readings again: the tab bar marks each in turn
+    // and each screen shows what only it has.
+    for (number, name, marker) in [
+        (2, "Waveform", " Phasors "),
+        (3, "Wire", " Frames "),
+        (4, "Device", " Identity "),
+        (1, "Readings", " Trends "),
+    ] {
         console.press("\t");
-        console.wait_for(&format!("showed {marker:?} after Tab"), |s| {
-            s.to_lowercase().contains(&marker.to_lowercase())
+        let selected = format!("▸{number} {name}");
+        console.wait_for(&format!("moved to {name}"), |s| {
+            s.lines().next().is_some_and(|l| l.contains(&selected)) && s.contains(marker)
         });
     }
+    // Shift-Tab goes back.
+    console.press("\x1b[Z");
+    console.wait_for("moved back to Device", |s| s.contains("▸4 Device"));
 }
 
 #[test]
@@ -550,4 +566,55 @@ fn an_rtu_line_shows_crc_verdicts_and_noise_and_reads_through_it() {
     console.wait_for("kept reading", |s| {
         s != before && reads_near(s, "V L-N", 230.0, 10.0)
     });
+}
+
+#[test]
+fn the_serial_dialog_finds_the_unit_on_a_line() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (meter_side, console_side) = (dir.path().join("m"), dir.path().join("c"));
+    let _pair = common::pty_pair(&meter_side, &console_side);
+    let _meter = Running(
+        Command::new(binary())
+            .args(["serve", "--rtu"])
+            .arg(&meter_side)
+            .args(["--baud", "19200", "--parity", "none", "--unit", "7"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start serve --rtu"),
+    );
+    // The line was used lately: the dialog offers it though no system
+    // lists a pty among its serial ports.
+    let used = format!(
+        "rtu://{}?baud=9600&parity=even&unit=1",
+        console_side.display()
+    );
+    let mut console = Console::start_in(&[], &[], |state| {
+        let dir = state.join("meterscope");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("recent-targets.json"),
+            serde_json::to_string(&[&used]).unwrap(),
+        )
+        .unwrap();
+    });
+    console.wait_for_text("Readings");
+    console.press("s");
+    let device = console_side.display().to_string();
+    console.wait_for("listed the line", |s| {
+        s.contains(&device) && s.contains("used lately")
+    });
+    console.press("\r");
+    let screen = console.wait_for("found unit 7", |s| {
+        s.lines().any(|l| {
+            l.contains("unit   7") && l.contains("19200 baud") && l.contains("parity none")
+        })
+    });
+    assert!(
+        !screen.contains("unit   3"),
+        "only unit 7 answers:\n{screen}"
+    );
 }

@@ -24,7 +24,10 @@ fn runtime() -> tokio::runtime::Runtime {
 /// A 32-bit float at a register number as printed (high word first).
 async fn read_f32(link: &mut Link, register: u16) -> f32 {
     let unit = link.target().unit;
-    let words = link.read(unit, Table::Holding, register - 1, 2).await.unwrap();
+    let words = link
+        .read(unit, Table::Holding, register - 1, 2)
+        .await
+        .unwrap();
     f32::from_bits((u32::from(words[0]) << 16) | u32::from(words[1]))
 }
 

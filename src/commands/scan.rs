@@ -4,10 +4,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use crate::cli::ScanArgs;
-use crate::modbus::link::SerialSettings;
-use crate::modbus::scan::{
-    Found, Reply, ask_through_failures, parity_name, parse_units, spoken, sweep_time,
-};
+use crate::modbus::scan::{ScanPlan, Step, Swept, parse_units, spoken, sweep, sweep_time};
 use crate::sanitize::for_terminal;
 use crate::shutdown::until_stopped;
 
@@ -25,19 +22,30 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         many(questions * args.bauds.len(), "question", "questions"),
         spoken(sweep_time(questions, &args.bauds, timeout))
     );
+    let plan = ScanPlan {
+        port: args.port.clone(),
+        bauds: args.bauds.clone(),
+        parities: args.parity.iter().map(|p| p.letter()).collect(),
+        units,
+        timeout,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut found = Vec::new();
-    let mut noise = 0u64;
+    let port_name = for_terminal(&args.port).into_owned();
+    let mut swept = Swept::default();
     let result = match runtime
         .block_on(until_stopped(sweep(
-            args, &units, timeout, &mut found, &mut noise,
+            &plan,
+            args.register,
+            args.first,
+            &mut swept,
+            |step| tell(&port_name, step),
         )))
         .context("cannot listen for signals to stop")
     {
-        Ok(Ok(result)) => result,
+        Ok(Ok(result)) => result.map_err(anyhow::Error::from),
         // What was found is still told, below, whatever stopped the sweep.
         Ok(Err(signal)) => {
             let _ = writeln!(std::io::stderr(), "\nstopped at {signal}");
@@ -45,6 +53,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         }
         Err(e) => Err(e),
     };
+    let Swept { found, noise, .. } = swept;
     eprintln!();
     if noise > 0 {
         eprintln!("{noise} bytes of noise on the line (bytes that made no answer)");
@@ -75,72 +84,27 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn sweep(
-    args: &ScanArgs,
-    units: &[u8],
-    timeout: Duration,
-    found: &mut Vec<Found>,
-    noise: &mut u64,
-) -> anyhow::Result<()> {
-    let port_name = for_terminal(&args.port).into_owned();
-    for &baud in &args.bauds {
-        for &parity in &args.parity {
-            let settings = SerialSettings {
-                device: args.port.clone(),
-                baud,
-                parity: parity.into(),
-                stop: 1,
-            };
-            let letter = settings.parity.letter();
-            let mut port = settings.open().map_err(|e| {
-                anyhow!(
-                    "could not open the port {port_name} at {}: {}",
-                    settings.framing(),
-                    for_terminal(&e.to_string())
-                )
-            })?;
-            for (k, &unit) in units.iter().enumerate() {
-                eprint!(
-                    "\rscanning {port_name} at {baud} baud 8{letter}1: unit {unit:>3} ({}/{}), found {}   ",
-                    k + 1,
-                    units.len(),
-                    found.len()
-                );
-                let _ = std::io::stderr().flush();
-                let reply = ask_through_failures(
-                    &settings,
-                    &mut port,
-                    unit,
-                    args.register,
-                    timeout,
-                    noise,
-                    |failure, wait| {
-                        eprintln!(
-                            "\n{port_name}: the port failed ({failure}); opening it again in {}",
-                            spoken(wait)
-                        )
-                    },
-                )
-                .await?;
-                if let Some(Reply {
-                    function,
-                    exception,
-                    ..
-                }) = reply
-                {
-                    found.push(Found {
-                        baud,
-                        parity: parity_name(letter),
-                        unit,
-                        function,
-                        exception,
-                    });
-                    if args.first {
-                        return Ok(());
-                    }
-                }
-            }
+/// The progress line, rewritten in place, and the port's failures.
+fn tell(port_name: &str, step: Step) {
+    match step {
+        Step::Asking {
+            baud,
+            parity,
+            unit,
+            index,
+            units,
+            found,
+        } => {
+            eprint!(
+                "\rscanning {port_name} at {baud} baud 8{parity}1: unit {unit:>3} ({}/{units}), found {found}   ",
+                index + 1,
+            );
+            let _ = std::io::stderr().flush();
         }
+        Step::PortFailed { failure, wait } => eprintln!(
+            "\n{port_name}: the port failed ({failure}); opening it again in {}",
+            spoken(wait)
+        ),
+        Step::Asked { .. } | Step::Found(_) => {}
     }
-    Ok(())
 }

@@ -22,6 +22,12 @@ pub const PORT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Durat
 /// Why a sweep stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
+    #[error("could not open the port {port} at {framing}: {reason}")]
+    Open {
+        port: String,
+        framing: String,
+        reason: String,
+    },
     #[error("{port}: the port failed {PORT_ATTEMPTS} times in a row ({failure}); the sweep stops")]
     PortFailed { port: String, failure: String },
 }
@@ -321,4 +327,156 @@ pub enum ScanProgress {
     Found(Found),
     /// The sweep ended: all asked, stopped, or failed with the reason.
     Ended(Option<String>),
+}
+
+impl ScanPlan {
+    /// Every question the plan asks.
+    pub fn questions(&self) -> usize {
+        self.bauds.len() * self.parities.len() * self.units.len()
+    }
+}
+
+/// A step of a sweep, told as it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// About to ask `unit`, the `index`th (from 0) of `units` at this
+    /// framing; `found` so far.
+    Asking {
+        baud: u32,
+        parity: char,
+        unit: u8,
+        index: usize,
+        units: usize,
+        found: usize,
+    },
+    /// `done` of `total` questions asked.
+    Asked {
+        done: usize,
+        total: usize,
+    },
+    Found(Found),
+    /// The port failed; it is opened again after `wait`.
+    PortFailed {
+        failure: String,
+        wait: Duration,
+    },
+}
+
+/// What a sweep has found so far; kept by the caller, so what was found
+/// survives the sweep being stopped by dropping it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub found: Vec<Found>,
+    /// Bytes that made no answer.
+    pub noise: u64,
+    pub asked: usize,
+}
+
+/// Asks every unit at every baud and parity of `plan`, in that order,
+/// reading `register`; with `first`, ends at the first device found.
+/// Dropping the future between or during questions closes the port.
+pub async fn sweep(
+    plan: &ScanPlan,
+    register: u16,
+    first: bool,
+    swept: &mut Swept,
+    mut tell: impl FnMut(Step),
+) -> Result<(), ScanError> {
+    let port_name = for_terminal(&plan.port).into_owned();
+    let total = plan.questions();
+    for &baud in &plan.bauds {
+        for &parity in &plan.parities {
+            // The plan's letters are N, E and O; no other is a parity.
+            let Some(line_parity) = super::link::Parity::from_letter(parity) else {
+                continue;
+            };
+            let settings = SerialSettings {
+                device: plan.port.clone(),
+                baud,
+                parity: line_parity,
+                stop: 1,
+            };
+            let mut port = settings.open().map_err(|e| ScanError::Open {
+                port: port_name.clone(),
+                framing: settings.framing(),
+                reason: for_terminal(&e.to_string()).into_owned(),
+            })?;
+            for (index, &unit) in plan.units.iter().enumerate() {
+                tell(Step::Asking {
+                    baud,
+                    parity,
+                    unit,
+                    index,
+                    units: plan.units.len(),
+                    found: swept.found.len(),
+                });
+                let reply = ask_through_failures(
+                    &settings,
+                    &mut port,
+                    unit,
+                    register,
+                    plan.timeout,
+                    &mut swept.noise,
+                    |failure, wait| {
+                        tell(Step::PortFailed {
+                            failure: failure.to_string(),
+                            wait,
+                        })
+                    },
+                )
+                .await?;
+                swept.asked += 1;
+                tell(Step::Asked {
+                    done: swept.asked,
+                    total,
+                });
+                if let Some(Reply {
+                    function,
+                    exception,
+                    ..
+                }) = reply
+                {
+                    let found = Found {
+                        baud,
+                        parity: parity_name(parity),
+                        unit,
+                        function,
+                        exception,
+                    };
+                    swept.found.push(found.clone());
+                    tell(Step::Found(found));
+                    if first {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `plan` for the console: progress and what is found through
+/// `report`, then one `Ended`: `None` when every question was asked,
+/// `Some("stopped")` once `stop` fires or its sender is dropped, or the
+/// reason the port failed. The port is closed when this returns.
+pub async fn run(
+    plan: ScanPlan,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    mut report: impl FnMut(ScanProgress),
+) {
+    let total = plan.questions();
+    report(ScanProgress::Asked { done: 0, total });
+    let mut swept = Swept::default();
+    let ended = {
+        let sweeping = sweep(&plan, 1, false, &mut swept, |step| match step {
+            Step::Asked { done, total } => report(ScanProgress::Asked { done, total }),
+            Step::Found(found) => report(ScanProgress::Found(found)),
+            Step::Asking { .. } | Step::PortFailed { .. } => {}
+        });
+        tokio::select! {
+            result = sweeping => result.err().map(|e| e.to_string()),
+            _ = stop => Some("stopped".to_string()),
+        }
+    };
+    report(ScanProgress::Ended(ended));
 }

@@ -122,8 +122,9 @@ impl LiveLink {
     }
 }
 
-/// A scan running, stopped by dropping it.
+/// A scan running: asked to stop, it reports its end; dropped, it ends.
 struct RunningScan {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -424,27 +425,61 @@ impl<C: Console> EventLoop<C> {
         self.in_background(move || Action::Saved(save_text(&text, &path).map(|()| path)));
     }
 
+    /// The ports present, after the serial devices of the target in use
+    /// and of recent targets that still exist: a pty or an adapter the
+    /// system does not enumerate is still one a technician has used.
     fn list_ports(&self) {
-        self.in_background(|| Action::Ports(list_ports()));
+        let current = self.link.as_ref().map(|l| l.handle.target.clone());
+        let recent = self.settings.recent.clone();
+        self.in_background(move || {
+            let mut used: Vec<Target> = current.into_iter().collect();
+            if let Some(path) = recent {
+                used.extend(
+                    super::recent::load_or_warn(&path)
+                        .iter()
+                        .filter_map(|t| t.parse::<Target>().ok()),
+                );
+            }
+            Action::Ports(list_ports(&used))
+        });
     }
 
     fn start_scan(&mut self, plan: crate::modbus::scan::ScanPlan) {
         let results = self.tasks_in.clone();
-        tracing::info!("scanning {}", plan.port);
+        tracing::info!(
+            "scanning {}: {} questions",
+            crate::sanitize::for_terminal(&plan.port),
+            plan.questions()
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
-            sweep(plan, results).await;
+            // The sweep reports without waiting; what it says is at most a
+            // line per question it asks, passed on in order as the
+            // console takes it.
+            let (said, mut heard) = mpsc::unbounded_channel();
+            let sweep = crate::modbus::scan::run(plan, stopped, move |progress| {
+                let _ = said.send(progress);
+            });
+            let pass_on = async {
+                while let Some(progress) = heard.recv().await {
+                    if results.send(Action::Scan(progress)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::join!(sweep, pass_on);
         });
-        self.scan = Some(RunningScan { task });
+        // A scan before this one ends here.
+        self.scan = Some(RunningScan {
+            stop: Some(stop),
+            task,
+        });
     }
 
     fn stop_scan(&mut self) {
-        if self.scan.take().is_some() {
+        if let Some(stop) = self.scan.as_mut().and_then(|s| s.stop.take()) {
             tracing::info!("scan stopped");
-            let _ = self
-                .tasks_in
-                .try_send(Action::Scan(crate::modbus::scan::ScanProgress::Ended(
-                    Some("stopped".into()),
-                )));
+            let _ = stop.send(());
         }
     }
 
@@ -535,23 +570,40 @@ pub fn save_text(text: &str, path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("{}: cannot save the frames: {e}", path.display()))
 }
 
-fn list_ports() -> Result<Vec<crate::modbus::ports::PortInfo>, String> {
-    Err("listing the serial ports is not available yet".into())
-}
-
-async fn sweep(plan: crate::modbus::scan::ScanPlan, results: mpsc::Sender<Action>) {
-    let _ = plan;
-    let _ = results
-        .send(Action::Scan(crate::modbus::scan::ScanProgress::Ended(
-            Some("scanning is not available yet".into()),
-        )))
-        .await;
+/// The ports present, the serial devices of `used` that exist and are not
+/// listed first.
+fn list_ports(used: &[Target]) -> Result<Vec<crate::modbus::ports::PortInfo>, String> {
+    let present = crate::modbus::ports::list()
+        .map_err(|e| crate::sanitize::for_terminal(&e.to_string()).into_owned())?;
+    let mut ports: Vec<crate::modbus::ports::PortInfo> = Vec::new();
+    for target in used {
+        let crate::modbus::link::TargetTransport::Rtu(serial) = &target.transport else {
+            continue;
+        };
+        let listed = |p: &crate::modbus::ports::PortInfo| p.device == serial.device;
+        if std::path::Path::new(&serial.device).exists()
+            && !present.iter().any(listed)
+            && !ports.iter().any(listed)
+        {
+            ports.push(crate::modbus::ports::PortInfo {
+                device: serial.device.clone(),
+                kind: "used lately",
+                vid: None,
+                pid: None,
+                manufacturer: None,
+                product: None,
+                serial_number: None,
+            });
+        }
+    }
+    ports.extend(present);
+    Ok(ports)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     #[test]
     fn ctrl_z_suspends_and_z_does_not() {
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);

@@ -14,6 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::action::Command;
+use crate::sanitize::for_terminal;
 
 /// The keymaps shipped in the binary, by the name `--keymap` takes.
 pub const BUILT_IN: [(&str, &str); 2] = [
@@ -90,7 +91,8 @@ impl KeyBinding {
             (Some(c), None) if modifiers == KeyModifiers::CONTROL => {
                 KeyCode::Char(c.to_ascii_lowercase())
             }
-            (Some(c), None) if !c.is_control() => KeyCode::Char(c),
+            // Nothing that would reach the terminal as a control: help prints keys.
+            (Some(c), None) if !crate::sanitize::is_unsafe(c) => KeyCode::Char(c),
             _ => named(rest).ok_or_else(|| {
                 format!(
                     "unknown key '{text}': keys are characters (q, ?, G), names (tab, enter, \
@@ -413,11 +415,12 @@ fn parse(file: &str, text: &str, stop_at: Option<(Command, usize)>) -> Result<La
                 ron::Error::Message(_) => string_start(text, e.span.start.line, e.span.start.col),
                 _ => (e.span.start.line, e.span.start.col),
             };
+            // Names from the file are in the message: keep them harmless.
             KeymapError::At {
-                file: file.to_string(),
+                file: for_terminal(file).into_owned(),
                 line,
                 column,
-                message: e.code.to_string(),
+                message: for_terminal(&e.code.to_string()).into_owned(),
             }
         })
 }
@@ -763,6 +766,16 @@ mod tests {
             assert!(m.contains(message), "{text}: {m}");
             assert_eq!((l, c), (line, column), "{text}: {m}");
         }
+    }
+
+    #[test]
+    fn errors_never_carry_terminal_controls() {
+        let (line, column, message) = at(over_default("(quit: [\"\x1b[2J\"])").unwrap_err());
+        assert_eq!((line, column), (1, 9));
+        assert!(
+            message.starts_with("unknown key '\u{fffd}[2J'"),
+            "{message:?}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 pub use super::keymap::Source;
 use super::keymap::string_start;
+use crate::sanitize::for_terminal;
 
 /// The themes shipped in the binary, by the name `--theme` takes.
 pub const BUILT_IN: [(&str, &str); 4] = [
@@ -153,34 +154,66 @@ impl Theme {
 
     /// The style a theme file names `name`.
     pub fn style(&self, name: &str) -> Option<Style> {
-        let mut copy = self.clone();
-        copy.slot(name).map(|s| *s)
+        let i = STYLE_NAMES.iter().position(|n| *n == name)?;
+        Some(*self.all()[i])
     }
 
     fn slot(&mut self, name: &str) -> Option<&mut Style> {
-        Some(match name {
-            "text" => &mut self.text,
-            "dim" => &mut self.dim,
-            "title" => &mut self.title,
-            "border" => &mut self.border,
-            "tab" => &mut self.tab,
-            "tab_selected" => &mut self.tab_selected,
-            "value" => &mut self.value,
-            "unit" => &mut self.unit,
-            "good" => &mut self.good,
-            "warning" => &mut self.warning,
-            "alarm" => &mut self.alarm,
-            "stale" => &mut self.stale,
-            "selection" => &mut self.selection,
-            "status" => &mut self.status,
-            "phase_a" => &mut self.phase[0],
-            "phase_b" => &mut self.phase[1],
-            "phase_c" => &mut self.phase[2],
-            "phase_n" => &mut self.phase[3],
-            "sent" => &mut self.sent,
-            "received" => &mut self.received,
-            _ => return None,
-        })
+        let i = STYLE_NAMES.iter().position(|n| *n == name)?;
+        self.all_mut().into_iter().nth(i)
+    }
+
+    /// Every style, in `STYLE_NAMES` order.
+    fn all(&self) -> [&Style; 20] {
+        let [a, b, c, n] = &self.phase;
+        [
+            &self.text,
+            &self.dim,
+            &self.title,
+            &self.border,
+            &self.tab,
+            &self.tab_selected,
+            &self.value,
+            &self.unit,
+            &self.good,
+            &self.warning,
+            &self.alarm,
+            &self.stale,
+            &self.selection,
+            &self.status,
+            a,
+            b,
+            c,
+            n,
+            &self.sent,
+            &self.received,
+        ]
+    }
+
+    fn all_mut(&mut self) -> [&mut Style; 20] {
+        let [a, b, c, n] = &mut self.phase;
+        [
+            &mut self.text,
+            &mut self.dim,
+            &mut self.title,
+            &mut self.border,
+            &mut self.tab,
+            &mut self.tab_selected,
+            &mut self.value,
+            &mut self.unit,
+            &mut self.good,
+            &mut self.warning,
+            &mut self.alarm,
+            &mut self.stale,
+            &mut self.selection,
+            &mut self.status,
+            a,
+            b,
+            c,
+            n,
+            &mut self.sent,
+            &mut self.received,
+        ]
     }
 
     /// Every style by name, in `STYLE_NAMES` order.
@@ -194,10 +227,8 @@ impl Theme {
     /// The same theme without a colour: modifiers only (`NO_COLOR`).
     pub fn without_colour(&self) -> Theme {
         let mut theme = self.clone();
-        for name in STYLE_NAMES {
-            if let Some(style) = theme.slot(name) {
-                *style = strip(*style);
-            }
+        for style in theme.all_mut() {
+            *style = strip(*style);
         }
         theme
     }
@@ -270,11 +301,12 @@ impl Loaded {
                     }
                     _ => (e.span.start.line, e.span.start.col),
                 };
+                // Names from the file are in the message: keep them harmless.
                 ThemeError::At {
-                    file: label.clone(),
+                    file: for_terminal(&label).into_owned(),
                     line,
                     column,
-                    message: e.code.to_string(),
+                    message: for_terminal(&e.code.to_string()).into_owned(),
                 }
             })?;
         for (name, spec) in file.named() {
