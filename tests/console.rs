@@ -618,3 +618,70 @@ fn the_serial_dialog_finds_the_unit_on_a_line() {
         "only unit 7 answers:\n{screen}"
     );
 }
+
+/// Where `needle` last occurs in `raw`.
+fn last(raw: &[u8], needle: &[u8]) -> Option<usize> {
+    raw.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_draws_it_whole_after() {
+    let mut console = Console::start(&[]);
+    console.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    let before = console.raw().len();
+    // Started with no job control around it (its own session), the stop
+    // is not taken, so the console is back at once, as after `fg`.
+    console.press("\x1a");
+    let resumed = |raw: &[u8]| {
+        let raw = &raw[before.min(raw.len())..];
+        let left = last(raw, b"\x1b[?1049l");
+        let entered = last(raw, b"\x1b[?1049h");
+        left.is_some() && entered > left
+    };
+    let started = Instant::now();
+    while !resumed(&console.raw()) {
+        assert!(started.elapsed() < PATIENCE, "never left and came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A cleared screen, drawn whole: the tab bar and the readings again.
+    console.wait_for("drew the screen again", |s| {
+        s.contains("▸1 Readings") && reads_near(s, "V L-N", 230.0, 10.0)
+    });
+    assert_eq!(console.quit_with("q"), 0);
+}
+
+#[test]
+fn the_mouse_is_taken_only_when_asked_for() {
+    let mouse_on = b"\x1b[?1000h";
+    let mut plain = Console::start(&["tui"]);
+    plain.wait_for_text("Readings");
+    assert_eq!(plain.quit_with("q"), 0);
+    assert!(
+        last(&plain.raw(), mouse_on).is_none(),
+        "mouse taken unasked"
+    );
+    let mut mouse = Console::start(&["tui", "--mouse"]);
+    mouse.wait_for_text("Readings");
+    assert_eq!(mouse.quit_with("q"), 0);
+    let raw = mouse.raw();
+    assert!(last(&raw, mouse_on).is_some(), "--mouse took no mouse");
+    assert!(
+        last(&raw, b"\x1b[?1000l") > last(&raw, mouse_on),
+        "the mouse was not given back"
+    );
+}
+
+#[test]
+fn a_bad_profile_is_refused_before_the_screen_is_taken() {
+    let console = Console::start(&[
+        "tui",
+        "--target",
+        "tcp://127.0.0.1:9",
+        "--profile",
+        "no-such-profile",
+    ]);
+    assert_eq!(console.exit_code(), 1);
+    let said = String::from_utf8_lossy(&console.raw()).into_owned();
+    assert!(said.contains("no-such-profile"), "{said}");
+    assert!(!said.contains("\x1b[?1049h"), "it drew anyway: {said:?}");
+}

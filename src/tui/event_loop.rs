@@ -184,7 +184,7 @@ impl<C: Console> EventLoop<C> {
     ) -> std::io::Result<Outcome>
     where
         B: Backend,
-        B::Error: Into<std::io::Error>,
+        B::Error: std::error::Error + Send + Sync + 'static,
         S: Stream<Item = std::io::Result<Event>> + Unpin,
     {
         let mut tick = tokio::time::interval(TICK);
@@ -305,7 +305,7 @@ impl<C: Console> EventLoop<C> {
     ) -> std::io::Result<Option<Outcome>>
     where
         B: Backend,
-        B::Error: Into<std::io::Error>,
+        B::Error: std::error::Error + Send + Sync + 'static,
     {
         match event {
             Event::Key(key) if is_suspend(&key) => return Ok(Some(Outcome::Suspend)),
@@ -366,7 +366,7 @@ impl<C: Console> EventLoop<C> {
     fn draw<B>(&mut self, terminal: &mut Terminal<B>) -> std::io::Result<()>
     where
         B: Backend,
-        B::Error: Into<std::io::Error>,
+        B::Error: std::error::Error + Send + Sync + 'static,
     {
         let console = &self.console;
         let mut draw = || terminal.draw(|frame| console.draw(frame)).map(|_| ());
@@ -376,7 +376,7 @@ impl<C: Console> EventLoop<C> {
             Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(draw),
             _ => draw(),
         };
-        result.map_err(Into::into)?;
+        result.map_err(std::io::Error::other)?;
         self.drawn = Some(self.console.generation());
         self.last_draw = Some(Instant::now());
         Ok(())
@@ -639,6 +639,133 @@ mod tests {
         let mut released = q;
         released.kind = KeyEventKind::Release;
         assert!(translate(&keymap, false, &released).is_none());
+    }
+
+    /// A console that counts: every action but a tick shows, `q` quits,
+    /// and each draw notes the width it was told.
+    #[derive(Default)]
+    struct Counting {
+        generation: u64,
+        width: u16,
+        actions: Vec<String>,
+        drawn_widths: std::cell::RefCell<Vec<u16>>,
+        typing: bool,
+    }
+
+    impl Console for Counting {
+        fn update(&mut self, action: Action) -> Vec<Effect> {
+            let mut effects = Vec::new();
+            match &action {
+                Action::Tick { .. } => return effects,
+                Action::Resize { width, .. } => self.width = *width,
+                Action::Command(Command::Quit) => effects.push(Effect::Quit),
+                _ => {}
+            }
+            self.actions.push(match action {
+                Action::Command(c) => format!("{c:?}"),
+                Action::Key(k) => format!("key {:?}", k.code),
+                Action::Resize { width, height } => format!("resize {width}x{height}"),
+                other => format!("{other:?}"),
+            });
+            self.generation += 1;
+            effects
+        }
+
+        fn draw(&self, frame: &mut ratatui::Frame) {
+            let _ = frame.area();
+            self.drawn_widths.borrow_mut().push(self.width);
+        }
+
+        fn wants_text(&self) -> bool {
+            self.typing
+        }
+
+        fn generation(&self) -> u64 {
+            self.generation
+        }
+
+        fn frames_text(&self) -> String {
+            String::new()
+        }
+    }
+
+    fn press(c: char) -> std::io::Result<Event> {
+        Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    }
+
+    fn run_on(console: Counting, events: Vec<std::io::Result<Event>>) -> (Counting, Outcome) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = Settings {
+            interval: Duration::from_secs(1),
+            recent: None,
+            mouse: false,
+        };
+        let mut event_loop = EventLoop::new(console, Keymap::default(), settings);
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut input = futures::stream::iter(events).chain(futures::stream::pending());
+        let outcome = runtime
+            .block_on(event_loop.run(&mut terminal, &mut input))
+            .unwrap();
+        (event_loop.console, outcome)
+    }
+
+    #[test]
+    fn a_burst_of_keys_is_drawn_at_the_cap_and_a_resize_at_once() {
+        // 200 keys, a resize and q, all at once: without the cap each
+        // would be a frame; the resize is drawn before the quit all the same.
+        let mut events: Vec<_> = (0..200).map(|_| press('x')).collect();
+        events.push(Ok(Event::Resize(100, 30)));
+        events.push(press('q'));
+        let (console, outcome) = run_on(Counting::default(), events);
+        assert_eq!(outcome, Outcome::Quit);
+        assert_eq!(console.actions.len(), 202, "{:?}", console.actions);
+        assert_eq!(console.actions[200], "resize 100x30");
+        assert_eq!(console.actions[201], "Quit");
+        let drawn = console.drawn_widths.borrow();
+        assert!(drawn.len() < 50, "{} frames for 202 actions", drawn.len());
+        assert_eq!(drawn.last(), Some(&100), "the resize was drawn: {drawn:?}");
+    }
+
+    #[test]
+    fn typing_sends_keys_and_ctrl_z_suspends_the_run() {
+        let events = vec![
+            press('q'),
+            Ok(Event::Key(KeyEvent::new(
+                KeyCode::Char('z'),
+                KeyModifiers::CONTROL,
+            ))),
+        ];
+        let typing = Counting {
+            typing: true,
+            ..Counting::default()
+        };
+        let (console, outcome) = run_on(typing, events);
+        assert_eq!(outcome, Outcome::Suspend);
+        assert_eq!(console.actions, ["key Char('q')"]);
+        // The input ending (the terminal gone) ends the run too.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut event_loop = EventLoop::new(
+            Counting::default(),
+            Keymap::default(),
+            Settings {
+                interval: Duration::from_secs(1),
+                recent: None,
+                mouse: false,
+            },
+        );
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut input = futures::stream::iter(vec![press('x')]);
+        let outcome = runtime.block_on(event_loop.run(&mut terminal, &mut input));
+        assert_eq!(outcome.unwrap(), Outcome::InputEnded);
     }
 
     #[test]

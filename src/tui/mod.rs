@@ -237,17 +237,21 @@ fn leave_terminal(mouse: bool) -> std::io::Result<()> {
 }
 
 /// Ctrl-Z: the terminal as the shell left it, the process stopped; after
-/// `fg`, the console's screen again, drawn whole.
-fn suspend<B>(terminal: &mut ratatui::Terminal<B>, mouse: bool) -> std::io::Result<()>
-where
-    B: ratatui::backend::Backend,
-    B::Error: Into<std::io::Error>,
-{
+/// `fg`, the console's screen again, cleared for a whole redraw.
+fn suspend(mouse: bool) -> std::io::Result<()> {
     leave_terminal(mouse)?;
     #[cfg(unix)]
     signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
     enter_terminal(mouse)?;
-    terminal.clear().map_err(Into::into)
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )
+}
+
+fn new_terminal()
+-> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>> {
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
 }
 
 /// Draws `console` on this terminal and runs its event loop until it
@@ -269,8 +273,7 @@ async fn drive<C: event_loop::Console>(
     event_loop: &mut event_loop::EventLoop<C>,
     mouse: bool,
 ) -> std::io::Result<()> {
-    let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
-    let mut terminal = ratatui::Terminal::new(backend)?;
+    let mut terminal = new_terminal()?;
     let mut input = crossterm::event::EventStream::new();
     loop {
         let size = terminal.size()?;
@@ -282,8 +285,11 @@ async fn drive<C: event_loop::Console>(
             event_loop::Outcome::Quit | event_loop::Outcome::InputEnded => return Ok(()),
             event_loop::Outcome::Suspend => {
                 tracing::info!("suspended");
-                suspend(&mut terminal, mouse)?;
+                suspend(mouse)?;
                 tracing::info!("resumed");
+                // A terminal that remembers nothing, over a cleared screen,
+                // draws every cell: what the shell left there is gone.
+                terminal = new_terminal()?;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The targets connected to lately, kept in the state directory so the
 //! connect dialog can offer them again. A small JSON list, newest first,
 //! replaced whole on each change; a file that cannot be read as one is
-//! set aside with a warning rather than refusing to start.
+//! ignored with a warning rather than refusing to start.
 
 use std::path::{Path, PathBuf};
 
