@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use common::{Running, assert_close, binary, peers, pty_pair_in};
-use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle};
+use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle, WireState};
 use meterscope::modbus::link::{LinkError, Table, Target};
 use meterscope::modbus::map::RegisterMap;
 use meterscope::modbus::tap::push_crc;
@@ -100,14 +100,24 @@ async fn wait_for_event(
     seen: &mut Vec<LinkEvent>,
     wanted: impl Fn(&LinkEvent) -> bool,
 ) -> LinkEvent {
-    loop {
-        let event = events.recv().await.expect("the actor is running");
-        seen.push(event.clone());
-        if wanted(&event) {
-            return event;
+    // A guard against a hang, not a limit on speed: a regression fails.
+    let waiting = async {
+        loop {
+            let event = events.recv().await.expect("the actor is running");
+            seen.push(event.clone());
+            if wanted(&event) {
+                return event;
+            }
         }
+    };
+    match tokio::time::timeout(HANG, waiting).await {
+        Ok(event) => event,
+        Err(_) => panic!("no such event within {HANG:?}"),
     }
 }
+
+/// Long past anything the tests wait for, short of a test run hanging.
+const HANG: Duration = Duration::from_secs(60);
 
 /// Starts a read, drops it once its request is on the wire, lets the
 /// device's late answer to it come, and reads twice more: the answers are
@@ -211,6 +221,18 @@ async fn a_refused_connection_keeps_its_kind() {
         }
         other => panic!("{other:?}"),
     }
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("ttyUSB9");
+    let target: Target = format!("rtu://{}", absent.display()).parse().unwrap();
+    let (events_tx, _events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    match link.read(1, Table::Holding, 0, 1).await.unwrap() {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::NotFound), "{reason}");
+            assert!(reason.message.contains("ttyUSB9"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// On paused time the clock moves only when every task waits, so "before
@@ -270,6 +292,26 @@ async fn commands_are_taken_while_the_link_backs_off() {
     wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Resumed).await;
     assert!(before_backoff_ends());
     // A read asked while backing off waits for the backoff, then is tried.
+    let tried = tokio::time::timeout(HANG, link.read(1, Table::Holding, 0, 1))
+        .await
+        .expect("the read is answered")
+        .unwrap();
+    assert!(!before_backoff_ends());
+    match tried {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
+        }
+        other => panic!("{other:?}"),
+    }
+    let until = match wait_for_event(&mut events, &mut seen, |e| {
+        matches!(e, LinkEvent::BackingOff { .. })
+    })
+    .await
+    {
+        LinkEvent::BackingOff { until, .. } => until,
+        _ => unreachable!(),
+    };
+    let before_backoff_ends = || tokio::time::Instant::now().into_std() < until;
     let (reply, mut answer) = oneshot::channel();
     link.send(LinkCommand::Read {
         unit: 1,
@@ -427,4 +469,145 @@ async fn a_reconnect_asked_mid_exchange_drops_the_request_with_its_connection() 
         (stats.requests, stats.responses, stats.reconnects),
         (2, 1, 1)
     );
+}
+
+/// A meter on a serial line that answers its first request late, yet
+/// within the link's timeout: `late` after it, or at once when another
+/// request comes first (a line has no ids to tell the answers apart).
+async fn late_first_answer(
+    port: tokio_serial::SerialStream,
+    late: Duration,
+    seen: mpsc::UnboundedSender<u16>,
+) {
+    let (mut from_line, mut to_line) = tokio::io::split(port);
+    let (requests_tx, mut requests) = mpsc::unbounded_channel::<[u8; 8]>();
+    tokio::spawn(async move {
+        let mut request = [0u8; 8];
+        while from_line.read_exact(&mut request).await.is_ok() {
+            if requests_tx.send(request).is_err() {
+                break;
+            }
+        }
+    });
+    let answer = |request: [u8; 8], n: u16| {
+        let [hi, lo] = n.to_be_bytes();
+        let mut frame = vec![request[0], 0x03, 2, hi, lo];
+        push_crc(&mut frame);
+        frame
+    };
+    let mut n = 0u16;
+    while let Some(request) = requests.recv().await {
+        n += 1;
+        let _ = seen.send(n);
+        let mut next = None;
+        if n == 1 {
+            tokio::select! {
+                request = requests.recv() => next = request,
+                () = tokio::time::sleep(late) => {}
+            }
+        }
+        if to_line.write_all(&answer(request, n)).await.is_err() {
+            break;
+        }
+        if let Some(request) = next {
+            n += 1;
+            let _ = seen.send(n);
+            if to_line.write_all(&answer(request, n)).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_pair, ours, theirs) = pty_pair_in(dir.path());
+    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
+        .expect("open the device's end");
+    let (seen_tx, mut seen_requests) = mpsc::unbounded_channel();
+    // Late by half the timeout: a meter within its rights.
+    tokio::spawn(late_first_answer(port, Duration::from_millis(150), seen_tx));
+    let target: Target = format!("rtu://{ours}?baud=19200&parity=none&timeout=300")
+        .parse()
+        .unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target, events_tx);
+    let (reply, answer) = oneshot::channel();
+    link.send(LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen_requests.recv().await, Some(1));
+    drop(answer);
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| {
+        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
+            if reason.message == "a request was dropped before its answer came")
+    })
+    .await;
+    assert_eq!(
+        link.read(1, Table::Holding, 0, 1).await.unwrap(),
+        Ok(vec![2]),
+        "{seen:?}"
+    );
+    assert_eq!(
+        link.read(1, Table::Holding, 0, 1).await.unwrap(),
+        Ok(vec![3])
+    );
+}
+
+/// A device on loopback TCP whose n-th answer is the register n.
+async fn answering_device() -> (u16, SlowFirst) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (device, side) = slow_first();
+    // The first answer is not held.
+    device.release.notify_one();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(side.clone_side().serve(socket, false));
+        }
+    });
+    (port, device)
+}
+
+#[tokio::test]
+async fn a_pause_with_the_event_channel_full_blocks_no_read() {
+    let (port, _device) = answering_device().await;
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    // Room for one event, taken by Connected and never read.
+    let (events_tx, mut events) = mpsc::channel(1);
+    let link = LinkHandle::spawn(target, events_tx);
+    assert_eq!(link.state.borrow().wire, WireState::Connecting);
+    let read = |link: LinkHandle| async move {
+        tokio::time::timeout(HANG, link.read(1, Table::Holding, 0, 1))
+            .await
+            .expect("the read is answered")
+            .unwrap()
+    };
+    assert_eq!(read(link.clone()).await, Ok(vec![1]));
+    link.send(LinkCommand::Pause).await.unwrap();
+    assert_eq!(read(link.clone()).await, Ok(vec![2]));
+    link.send(LinkCommand::Resume).await.unwrap();
+    link.send(LinkCommand::Pause).await.unwrap();
+    assert_eq!(read(link.clone()).await, Ok(vec![3]));
+    // The events that found no room are lost; the state kept them.
+    let state = link.state.borrow().clone();
+    assert_eq!((state.wire, state.paused), (WireState::Connected, true));
+    assert_eq!(events.recv().await, Some(LinkEvent::Connected));
+    let mut state = link.state.clone();
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    tokio::time::timeout(HANG, state.wait_for(|s| s.wire == WireState::Stopped))
+        .await
+        .expect("the link stops")
+        .unwrap();
 }

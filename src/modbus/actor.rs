@@ -5,12 +5,14 @@
 //! reply receiver gone, or a reconnect or shutdown asked meanwhile) leaves
 //! the link disconnected, never a request in flight.
 //!
-//! Events about the wire (Connected, Reconnected, BackingOff, Polled,
-//! Error) are sent with `try_send`: a consumer that falls behind loses
-//! some, and the next poll supersedes them, but it never stalls the
-//! wire. Paused, Resumed and Stopped answer the consumer's own commands
-//! and are waited for: a consumer that sends commands keeps reading
-//! events, or drops its receiver.
+//! Every event is sent with `try_send`: a consumer that falls behind loses
+//! some, and the next poll supersedes them, but it never stalls the wire
+//! (nor a read asked after a Pause). What the lost events told is kept in
+//! [`LinkHandle::state`].
+//!
+//! `Error` tells a one-off read that failed (its reply says so too), or a
+//! request dropped before its answer that took its connection with it.
+//! After `Paused`, a poll already under way still ends and is told.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -106,6 +108,79 @@ pub enum LinkEvent {
     Stopped,
 }
 
+/// Where the link stands, kept up to date beside the events: an event may
+/// be lost to a consumer that falls behind, the state never is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkState {
+    pub wire: WireState,
+    /// Polling is paused (one-off reads are still served).
+    pub paused: bool,
+}
+
+/// The connection, as last known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WireState {
+    /// Not connected yet, or connecting again after a connection dropped.
+    Connecting,
+    Connected,
+    /// Connecting failed; the next attempt is at `until`.
+    BackingOff {
+        until: Instant,
+        error: LinkError,
+    },
+    Stopped,
+}
+
+impl Default for LinkState {
+    fn default() -> LinkState {
+        LinkState {
+            wire: WireState::Connecting,
+            paused: false,
+        }
+    }
+}
+
+/// How the actor tells: events without waiting, the state always.
+#[derive(Debug, Clone)]
+struct Tell {
+    events: mpsc::Sender<LinkEvent>,
+    state: Arc<watch::Sender<LinkState>>,
+}
+
+impl Tell {
+    /// Sends `event` if there is room (a consumer that falls behind loses
+    /// it, and never stalls the actor), and keeps the state it tells.
+    fn tell(&self, event: LinkEvent) {
+        self.state.send_if_modified(|state| {
+            let before = state.clone();
+            match &event {
+                LinkEvent::Connected | LinkEvent::Reconnected => state.wire = WireState::Connected,
+                LinkEvent::BackingOff { until, error } => {
+                    state.wire = WireState::BackingOff {
+                        until: *until,
+                        error: error.clone(),
+                    }
+                }
+                LinkEvent::Paused => state.paused = true,
+                LinkEvent::Resumed => state.paused = false,
+                LinkEvent::Stopped => state.wire = WireState::Stopped,
+                LinkEvent::Polled { .. } | LinkEvent::Error(_) => {}
+            }
+            *state != before
+        });
+        let _ = self.events.try_send(event);
+    }
+
+    /// The connection was dropped and is to be built again.
+    fn connecting(&self) {
+        self.state.send_if_modified(|state| {
+            let changed = state.wire != WireState::Connecting;
+            state.wire = WireState::Connecting;
+            changed
+        });
+    }
+}
+
 /// The link's actor has ended; commands go nowhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the link has stopped")]
@@ -120,6 +195,8 @@ pub struct LinkHandle {
     commands: mpsc::Sender<LinkCommand>,
     pub stats: watch::Receiver<LinkStats>,
     pub tap: Arc<Tap>,
+    /// Where the link stands; events tell the changes, this keeps them.
+    pub state: watch::Receiver<LinkState>,
 }
 
 impl LinkHandle {
@@ -130,9 +207,13 @@ impl LinkHandle {
         link.publish_to(published);
         let tap = Arc::clone(link.tap());
         let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
+        let (state_tx, state) = watch::channel(LinkState::default());
         let actor = Actor {
             commands: inbox,
-            events,
+            events: Tell {
+                events,
+                state: Arc::new(state_tx),
+            },
             plan: None,
             paused: false,
             queue: VecDeque::new(),
@@ -146,6 +227,7 @@ impl LinkHandle {
             commands,
             stats,
             tap,
+            state,
         }
     }
 
@@ -257,7 +339,7 @@ enum Next {
 
 struct Actor {
     commands: mpsc::Receiver<LinkCommand>,
-    events: mpsc::Sender<LinkEvent>,
+    events: Tell,
     plan: Option<Plan>,
     paused: bool,
     /// One-off reads and polls, in the order asked; served before the
@@ -281,7 +363,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 struct OwnLink<'a> {
     link: &'a mut Link,
     unit: u8,
-    events: &'a mpsc::Sender<LinkEvent>,
+    events: &'a Tell,
     told: &'a mut u64,
 }
 
@@ -316,34 +398,30 @@ impl BlockReader for ThroughHandle<'_> {
 
 /// Tells each connection made since the last told: the first one as
 /// connected, the others as connected again.
-fn tell_connections(events: &mpsc::Sender<LinkEvent>, link: &Link, told: &mut u64) {
+fn tell_connections(events: &Tell, link: &Link, told: &mut u64) {
     while *told < link.connections() {
         let event = if *told == 0 {
             LinkEvent::Connected
         } else {
             LinkEvent::Reconnected
         };
-        let _ = events.try_send(event);
+        events.tell(event);
         *told += 1;
     }
 }
 
 /// Tells a failed connection attempt and when the next one is.
-fn tell_failed_connect(
-    events: &mpsc::Sender<LinkEvent>,
-    link: &Link,
-    result: &Result<Vec<u16>, LinkError>,
-) {
+fn tell_failed_connect(events: &Tell, link: &Link, result: &Result<Vec<u16>, LinkError>) {
     if let Err(error @ LinkError::Connect { .. }) = result {
         tell_backoff(events, link, error.clone());
     }
 }
 
-fn tell_backoff(events: &mpsc::Sender<LinkEvent>, link: &Link, error: LinkError) {
+fn tell_backoff(events: &Tell, link: &Link, error: LinkError) {
     let until = link
         .retry_at()
         .map_or_else(Instant::now, tokio::time::Instant::into_std);
-    let _ = events.try_send(LinkEvent::BackingOff { until, error });
+    events.tell(LinkEvent::BackingOff { until, error });
 }
 
 impl Actor {
@@ -376,6 +454,7 @@ impl Actor {
                 Next::CarryOn => {}
                 Next::Reconnect => {
                     link.disconnect();
+                    self.events.connecting();
                     self.connect_wanted = true;
                 }
                 Next::Stop => break,
@@ -383,7 +462,7 @@ impl Actor {
         }
         link.disconnect();
         drop(link);
-        let _ = self.events.send(LinkEvent::Stopped).await;
+        self.events.tell(LinkEvent::Stopped);
     }
 
     fn poll_due(&self) -> Option<tokio::time::Instant> {
@@ -455,7 +534,7 @@ impl Actor {
             }),
             LinkCommand::Pause => {
                 self.paused = true;
-                let _ = self.events.send(LinkEvent::Paused).await;
+                self.events.tell(LinkEvent::Paused);
             }
             LinkCommand::Resume => {
                 if self.paused
@@ -464,7 +543,7 @@ impl Actor {
                     plan.due = tokio::time::Instant::now();
                 }
                 self.paused = false;
-                let _ = self.events.send(LinkEvent::Resumed).await;
+                self.events.tell(LinkEvent::Resumed);
             }
             LinkCommand::Reconnect => return Next::Reconnect,
             LinkCommand::Shutdown => return Next::Stop,
@@ -512,7 +591,7 @@ impl Actor {
                         tell_connections(&events, link, &mut self.told_connections);
                         tell_failed_connect(&events, link, &result);
                         if let Err(error) = &result {
-                            let _ = events.try_send(LinkEvent::Error(error.clone()));
+                            events.tell(LinkEvent::Error(error.clone()));
                         }
                         let _ = reply.send(result);
                         Next::CarryOn
@@ -557,7 +636,7 @@ impl Actor {
                                 let _ = reply.send((poll, link.stats()));
                             }
                             None => {
-                                let _ = events.try_send(LinkEvent::Polled {
+                                events.tell(LinkEvent::Polled {
                                     at,
                                     poll: Box::new(poll),
                                 });
@@ -581,7 +660,8 @@ impl Actor {
         // A request dropped before its answer takes its connection with it.
         if link.in_flight() {
             link.settle();
-            let _ = events.try_send(LinkEvent::Error(LinkError::Io {
+            events.connecting();
+            events.tell(LinkEvent::Error(LinkError::Io {
                 target: link.target().to_string(),
                 reason: "a request was dropped before its answer came".into(),
             }));

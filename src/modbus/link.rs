@@ -388,6 +388,8 @@ impl Connection {
     }
 }
 
+/// The connection to one bus and its counters, driven by one owner at a
+/// time (the link actor, [`super::actor::LinkHandle`]).
 pub struct Link {
     target: Target,
     connection: Option<Connection>,
@@ -410,6 +412,9 @@ pub struct Link {
     /// answer leaves it set, and the connection is then never used again:
     /// the late answer may still be coming.
     in_flight: bool,
+    /// When the last request went out: a request dropped before its answer
+    /// may still be answered up to the timeout after it.
+    sent_at: Option<tokio::time::Instant>,
     /// Where the counters go after every change, for whoever watches.
     published: Option<watch::Sender<LinkStats>>,
 }
@@ -442,6 +447,7 @@ impl Link {
             transaction: 0,
             unreported_reconnects: 0,
             in_flight: false,
+            sent_at: None,
             published: None,
         }
     }
@@ -505,17 +511,36 @@ impl Link {
         if self.in_flight {
             self.in_flight = false;
             self.poison();
+            self.quiet_for_a_late_answer();
         }
+    }
+
+    /// On a line with RTU framing nothing tells a late answer from the
+    /// next one: after a request dropped before its answer, the next goes
+    /// out only once the meter's time to answer it is over, and the line
+    /// has been quiet after it.
+    fn quiet_for_a_late_answer(&mut self) {
+        if matches!(self.target.transport, TargetTransport::Tcp { .. }) {
+            return;
+        }
+        let mut at = tokio::time::Instant::now() + RTU_GUARD;
+        if let Some(sent) = self.sent_at {
+            at = at.max(sent + self.target.timeout + RTU_GUARD);
+        }
+        self.retry_at = Some(self.retry_at.map_or(at, |before| before.max(at)));
     }
 
     /// Drops the connection; the next request builds it again, at once
     /// (after the quiet an RTU line needs) rather than after a backoff.
     pub fn disconnect(&mut self) {
-        self.in_flight = false;
+        let in_flight = std::mem::take(&mut self.in_flight);
         if self.connection.is_some() {
             self.poison();
         } else {
             self.retry_at = None;
+        }
+        if in_flight {
+            self.quiet_for_a_late_answer();
         }
         self.backoff.reset();
     }
@@ -583,6 +608,7 @@ impl Link {
         self.publish();
         let before = self.tap.counts();
         let started = Instant::now();
+        self.sent_at = Some(tokio::time::Instant::now());
         let Some(connection) = self.connection.as_mut() else {
             self.in_flight = false;
             return Err(self.io_error("no connection".into()));
@@ -671,7 +697,7 @@ impl Link {
     fn poison(&mut self) {
         self.tap.flush();
         self.connection = None;
-        if matches!(self.target.transport, TargetTransport::Rtu(_)) {
+        if !matches!(self.target.transport, TargetTransport::Tcp { .. }) {
             self.retry_at = Some(tokio::time::Instant::now() + RTU_GUARD);
         }
     }
@@ -914,6 +940,66 @@ mod tests {
         );
         // Without the wait for quiet, the late answer is taken.
         assert_eq!(drained_with_gap(Duration::ZERO), Some(vec![0xDEAD]));
+    }
+
+    #[test]
+    fn exceptions_are_counted_by_code_and_written_in_hex() {
+        let mut stats = LinkStats::default();
+        stats.exceptions.insert(0x0B, 2);
+        stats.exceptions.insert(0x02, 1);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["exceptions"], serde_json::json!({"02": 1, "0B": 2}));
+        assert_eq!(
+            serde_json::to_string(&json["exceptions"]).unwrap(),
+            r#"{"02":1,"0B":2}"#
+        );
+    }
+
+    #[test]
+    fn a_reason_keeps_the_kind_of_its_error() {
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let reason = Reason::from(eof);
+        assert_eq!(reason.to_string(), "the other end closed the connection");
+        assert_eq!(reason.kind, Some(std::io::ErrorKind::UnexpectedEof));
+        assert_eq!(Reason::from("no connection").kind, None);
+    }
+
+    /// After a request dropped before its answer, on either RTU framing
+    /// the next waits out the meter's timeout and the guard; on TCP the
+    /// transaction id tells a late answer apart.
+    #[test]
+    fn a_dropped_request_waits_out_the_meters_time_to_answer() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for (target, waits) in [
+                ("rtu+tcp://127.0.0.1:1?timeout=700", true),
+                ("rtu:///dev/null?timeout=700", true),
+                ("tcp://127.0.0.1:1?timeout=700", false),
+            ] {
+                for dropped_by_disconnect in [false, true] {
+                    let mut link = Link::new(target.parse().unwrap());
+                    let sent = tokio::time::Instant::now();
+                    link.sent_at = Some(sent);
+                    link.in_flight = true;
+                    tokio::time::advance(Duration::from_millis(50)).await;
+                    if dropped_by_disconnect {
+                        link.disconnect();
+                    } else {
+                        link.settle();
+                    }
+                    let expected = waits.then_some(sent + Duration::from_millis(700) + RTU_GUARD);
+                    assert_eq!(
+                        link.retry_at(),
+                        expected,
+                        "{target} {dropped_by_disconnect}"
+                    );
+                }
+            }
+        });
     }
 
     #[test]
