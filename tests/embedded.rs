@@ -1,14 +1,20 @@
 //! meter-core in this process: started on a free loopback port, read over
-//! real Modbus TCP through the client link, stopped, its state kept.
+//! real Modbus TCP, stopped, its state kept.
+
+mod common;
 
 use std::net::SocketAddr;
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use meterscope::meter::replay::{ManualClock, Pace};
 use meterscope::meter::store;
 use meterscope::modbus::embedded::{EmbedError, Options, Source, start, start_with};
-use meterscope::modbus::link::{Link, Table, Target};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use common::binary;
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -21,19 +27,21 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A 32-bit float at a register number as printed (high word first).
-async fn read_f32(link: &mut Link, register: u16) -> f32 {
-    let unit = link.target().unit;
-    let words = link
-        .read(unit, Table::Holding, register - 1, 2)
-        .await
-        .unwrap();
-    f32::from_bits((u32::from(words[0]) << 16) | u32::from(words[1]))
-}
-
-fn link_to(address: SocketAddr) -> Link {
-    let target: Target = format!("tcp://{address}?unit=1").parse().unwrap();
-    Link::new(target)
+/// A 32-bit float at a register number as printed (high word first), read
+/// with one Modbus TCP request of our own making, unit 1.
+async fn read_f32(stream: &mut TcpStream, register: u16) -> f32 {
+    let [a0, a1] = (register - 1).to_be_bytes();
+    let request = [
+        0x00, 0x07, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, a0, a1, 0x00, 0x02,
+    ];
+    stream.write_all(&request).await.unwrap();
+    let mut answer = [0u8; 13];
+    stream.read_exact(&mut answer).await.unwrap();
+    assert_eq!(
+        answer[..9],
+        [0x00, 0x07, 0x00, 0x00, 0x00, 0x07, 0x01, 0x03, 0x04]
+    );
+    f32::from_be_bytes([answer[9], answer[10], answer[11], answer[12]])
 }
 
 #[test]
@@ -52,7 +60,7 @@ fn the_feeder_is_served_over_modbus_tcp_and_published_each_tick() {
         while snapshots.borrow_and_update().reading.is_none() {
             snapshots.changed().await.unwrap();
         }
-        let mut link = link_to(meter.address);
+        let mut link = TcpStream::connect(meter.address).await.unwrap();
         let voltage = read_f32(&mut link, 3028).await;
         let frequency = read_f32(&mut link, 3110).await;
         let thd = read_f32(&mut link, 21330).await;
@@ -68,7 +76,7 @@ fn the_feeder_is_served_over_modbus_tcp_and_published_each_tick() {
         let address = meter.address;
         meter.stop().await.unwrap();
         // Stopped means closed: nobody listens there any more.
-        assert!(tokio::net::TcpStream::connect(address).await.is_err());
+        assert!(TcpStream::connect(address).await.is_err());
     });
 }
 
@@ -173,4 +181,32 @@ fn a_port_in_use_and_a_missing_profile_are_refused_with_what_was_asked() {
         };
         assert!(matches!(refused, EmbedError::Profile(_)), "{refused}");
     });
+}
+
+#[test]
+fn serve_refuses_a_profile_with_a_point_meter_core_does_not_know_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("misspelt.ron");
+    std::fs::write(
+        &profile,
+        "Profile(\n    name: \"misspelt\",\n    description: \"a typing slip\",\n    points: [\n        \
+         Point(name: \"voltage_an\", register: 3028, type: f32),\n        \
+         Point(name: \"freqency\", register: 3110, type: f32, unit: \"Hz\"),\n    ],\n)\n",
+    )
+    .unwrap();
+    let output = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0", "--profile"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing listened");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:6:21: point 'freqency': meter-core has no such quantity",
+            profile.display()
+        )),
+        "{stderr}"
+    );
 }

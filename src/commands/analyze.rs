@@ -18,6 +18,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let read_s = read_started.elapsed().as_secs_f64();
 
     let map = ChannelMap::for_capture(&capture, args.map.as_deref())
+        .map_err(super::roles_with_flag)
         .with_context(|| format!("{}: cannot measure", args.file.display()))?;
     let scale = super::scale_for(&capture, args.values);
     let info = CaptureInfo::new(&capture);

@@ -224,8 +224,27 @@ fn nominal_system(
     nominal: Option<f64>,
     line_frequency: Option<f64>,
 ) -> anyhow::Result<(f64, f64)> {
-    use crate::meter::measure::nominal::{NominalError, declared_system};
-    declared_system(signals, nominal, line_frequency).map_err(|e| match e {
+    crate::meter::measure::nominal::declared_system(signals, nominal, line_frequency)
+        .map_err(nominal_with_flag)
+}
+
+/// A channel map refused, with `--map` named.
+fn roles_with_flag(error: crate::meter::measure::roles::RoleError) -> anyhow::Error {
+    use crate::meter::measure::roles::RoleError;
+    match error {
+        RoleError::BadMap(why) => anyhow::anyhow!("--map: {why}"),
+        RoleError::NoVoltage { found } => anyhow::anyhow!(
+            "no phase voltage channel found among: {found}\n  \
+             name them VA/VB/VC (or UA, U1, V1, VAN...), or say which is which with \
+             --map \"VA=1,VB=2,VC=3,IA=4,IB=5,IC=6\""
+        ),
+    }
+}
+
+/// No declared system, with the flag that declares it.
+fn nominal_with_flag(error: crate::meter::measure::nominal::NominalError) -> anyhow::Error {
+    use crate::meter::measure::nominal::NominalError;
+    match error {
         NominalError::LineFrequency(f) => {
             anyhow::anyhow!("--line-frequency {f}: expected 50 or 60")
         }
@@ -236,5 +255,5 @@ fn nominal_system(
             "the voltage channels hold no samples, so no nominal voltage can be guessed; \
              give --nominal"
         ),
-    })
+    }
 }

@@ -8,10 +8,16 @@ use crate::cli::{ServeArgs, Speed};
 use crate::meter::replay::Pace;
 use crate::modbus::embedded::{EmbedError, EmbeddedMeter, Options, Source, start_with};
 use crate::modbus::link::SerialSettings;
-use crate::modbus::server::Events;
+use crate::modbus::server::{Events, LimitNames};
 use crate::modbus::tcp_server::TcpLimits;
 use crate::sanitize::for_terminal;
 use crate::shutdown::StopSignals;
+
+/// The flags that set the TCP limits a disconnect in the log cites.
+const LIMIT_FLAGS: LimitNames = LimitNames {
+    idle_timeout: "--idle-timeout",
+    max_connections: "--max-connections",
+};
 
 /// Where log lines go: stderr, or a file opened for appending.
 #[derive(Clone)]
@@ -60,7 +66,7 @@ fn options(args: &ServeArgs, log: &Log) -> anyhow::Result<(Source, Options)> {
     };
     let events: Events = {
         let log = log.clone();
-        Arc::new(move |event| log.line(&event.to_string()))
+        Arc::new(move |event| log.line(&event.describe(LIMIT_FLAGS)))
     };
     let options = Options {
         profile: args.profile.clone(),
@@ -101,7 +107,11 @@ fn with_flag(error: EmbedError) -> anyhow::Error {
         EmbedError::Serial { device, source } => {
             anyhow::Error::new(source).context(format!("--rtu {device}: cannot open the port"))
         }
-        EmbedError::Nominal(e) => anyhow::Error::new(e).context("--nominal"),
+        EmbedError::Nominal(e) => super::nominal_with_flag(e),
+        EmbedError::Roles { file, source } => {
+            super::roles_with_flag(source).context(format!("{}: cannot replay", file.display()))
+        }
+        EmbedError::Synthesis(e) => super::synth::with_flag(e),
         other => anyhow::Error::new(other),
     }
 }

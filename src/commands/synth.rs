@@ -2,7 +2,9 @@ use anyhow::{anyhow, bail};
 
 use crate::cli::{SynthArgs, WaveArgs};
 use crate::comtrade::WriteOptions;
-use crate::comtrade::synth::{Disturbance, DisturbanceKind, SynthSpec, generate};
+use crate::comtrade::synth::{
+    Disturbance, DisturbanceKind, SynthError, SynthField, SynthSpec, generate,
+};
 
 /// The synthesis spec the wave options describe.
 pub fn spec(args: &WaveArgs) -> anyhow::Result<SynthSpec> {
@@ -41,6 +43,27 @@ pub fn spec(args: &WaveArgs) -> anyhow::Result<SynthSpec> {
     })
 }
 
+/// The library's refusal with the flag that set what it refused.
+pub fn with_flag(error: SynthError) -> anyhow::Error {
+    let flag = match error.field {
+        SynthField::Frequency => "--freq",
+        SynthField::Duration => "--duration",
+        SynthField::Voltage => "--voltage",
+        SynthField::Current => "--current",
+        SynthField::PowerFactor => "--pf",
+        SynthField::SamplesPerCycle => "--spc",
+        SynthField::Unbalance => "--unbalance",
+        SynthField::Noise => "--noise",
+        SynthField::Harmonics => "--harmonics",
+        // No flag sets them apart from the voltages'.
+        SynthField::CurrentHarmonics => return anyhow!(error),
+        SynthField::Disturbance(DisturbanceKind::Sag) => "--sag",
+        SynthField::Disturbance(DisturbanceKind::Swell) => "--swell",
+        SynthField::Disturbance(DisturbanceKind::Interruption) => "--interruption",
+    };
+    anyhow!("{flag}: {}", error.problem)
+}
+
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let single_file = match super::extension(&args.out).as_deref() {
         Some("cff") => true,
@@ -53,7 +76,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         single_file,
     };
     options.check()?;
-    let capture = generate(&spec(&args.wave)?, options.revision, options.data_type)
-        .map_err(|e| anyhow!(e))?;
+    let capture =
+        generate(&spec(&args.wave)?, options.revision, options.data_type).map_err(with_flag)?;
     super::write(&capture, &args.out, options)
 }

@@ -48,11 +48,11 @@ impl DisturbanceKind {
         }
     }
 
-    fn flag(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
-            DisturbanceKind::Sag => "--sag",
-            DisturbanceKind::Swell => "--swell",
-            DisturbanceKind::Interruption => "--interruption",
+            DisturbanceKind::Sag => "sag",
+            DisturbanceKind::Swell => "swell",
+            DisturbanceKind::Interruption => "interruption",
         }
     }
 
@@ -121,19 +121,22 @@ impl Disturbance {
     }
 
     /// Refuses a disturbance the waveform cannot show as what it is called.
-    fn check(&self, duration: f64) -> Result<(), String> {
-        let flag = self.kind.flag();
+    fn check(&self, duration: f64) -> Result<(), SynthError> {
+        let refuse = |problem: String| SynthError {
+            field: SynthField::Disturbance(self.kind),
+            problem,
+        };
         if self.start >= duration {
-            return Err(format!(
-                "{flag}: start={} s is at or after the end of the {duration} s waveform",
+            return Err(refuse(format!(
+                "start={} s is at or after the end of the {duration} s waveform",
                 self.start
-            ));
+            )));
         }
         if self.duration <= 0.0 {
-            return Err(format!(
-                "{flag}: duration={} s: a disturbance lasts longer than 0 s",
+            return Err(refuse(format!(
+                "duration={} s: a disturbance lasts longer than 0 s",
                 self.duration
-            ));
+            )));
         }
         let fits = match self.kind {
             DisturbanceKind::Sag | DisturbanceKind::Interruption => self.depth < 100.0,
@@ -146,7 +149,7 @@ impl Disturbance {
                 }
                 _ => "the residual voltage is from 0 to below 100 % of nominal",
             };
-            return Err(format!("{flag}: depth={} %: {wanted}", self.depth));
+            return Err(refuse(format!("depth={} %: {wanted}", self.depth)));
         }
         Ok(())
     }
@@ -270,68 +273,135 @@ impl SynthSpec {
         self.samples_per_cycle as f64 * self.nominal_frequency()
     }
 
-    pub fn check(&self) -> Result<(), String> {
-        let positive = |v: f64, what: &str| {
+    pub fn check(&self) -> Result<(), SynthError> {
+        let refuse = |field: SynthField, problem: String| Err(SynthError { field, problem });
+        let positive = |v: f64, field: SynthField| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(format!("{what} must be greater than 0"))
+                refuse(field, "must be greater than 0".into())
             }
         };
-        positive(self.frequency, "--freq")?;
-        positive(self.duration, "--duration")?;
+        positive(self.frequency, SynthField::Frequency)?;
+        positive(self.duration, SynthField::Duration)?;
         if !(self.voltage.is_finite() && self.voltage >= 0.0) {
-            return Err("--voltage must be 0 or more".into());
+            return refuse(SynthField::Voltage, "must be 0 or more".into());
         }
         if !(self.current.is_finite() && self.current >= 0.0) {
-            return Err("--current must be 0 or more".into());
+            return refuse(SynthField::Current, "must be 0 or more".into());
         }
         if !(self.power_factor.abs() <= 1.0 && self.power_factor != 0.0) {
-            return Err("--pf must be between -1 and 1 and not 0 (negative for leading)".into());
+            return refuse(
+                SynthField::PowerFactor,
+                "must be between -1 and 1 and not 0 (negative for leading)".into(),
+            );
         }
         if self.samples_per_cycle < 8 || self.samples_per_cycle > 65536 {
-            return Err("--spc must be between 8 and 65536".into());
+            return refuse(
+                SynthField::SamplesPerCycle,
+                "must be between 8 and 65536".into(),
+            );
         }
         if !(self.unbalance.is_finite() && (0.0..100.0).contains(&self.unbalance)) {
-            return Err("--unbalance must be from 0 to under 100 percent".into());
+            return refuse(
+                SynthField::Unbalance,
+                "must be from 0 to under 100 percent".into(),
+            );
         }
         if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return Err("--noise must be 0 or more".into());
+            return refuse(SynthField::Noise, "must be 0 or more".into());
         }
         let samples = self.duration * self.sample_rate();
         // Every sample of seven channels is held twice while generating.
         if samples > 2e7 {
-            return Err(format!(
-                "{samples:.0} samples is too many; shorten --duration or lower --spc"
-            ));
+            return refuse(
+                SynthField::Duration,
+                format!(
+                    "{} s of {} samples a cycle is {samples:.0} samples, too many; shorten \
+                     it or lower the samples per cycle",
+                    self.duration, self.samples_per_cycle
+                ),
+            );
         }
         let nyquist = self.sample_rate() / 2.0;
         if self.frequency >= nyquist {
-            return Err(format!(
-                "--freq {} Hz is at or above the Nyquist limit of {nyquist} Hz of the {} Hz \
-                 sampling (--spc {}); lower --freq or raise --spc",
-                self.frequency,
-                self.sample_rate(),
-                self.samples_per_cycle
-            ));
+            return refuse(
+                SynthField::Frequency,
+                format!(
+                    "{} Hz is at or above the Nyquist limit of {nyquist} Hz of the {} Hz \
+                     sampling ({} samples a cycle); lower the frequency or raise the samples \
+                     per cycle",
+                    self.frequency,
+                    self.sample_rate(),
+                    self.samples_per_cycle
+                ),
+            );
         }
         for d in &self.disturbances {
             d.check(self.duration)?;
         }
-        if let Some((order, _)) = self
-            .harmonics
-            .0
-            .iter()
-            .chain(self.current_harmonics.iter().flat_map(|h| h.0.iter()))
-            .find(|(h, _)| *h * 2 >= self.samples_per_cycle)
-        {
-            return Err(format!(
-                "harmonic {order} is above the Nyquist limit of --spc {}",
-                self.samples_per_cycle
-            ));
+        let current = self.current_harmonics.iter().flat_map(|h| h.0.iter());
+        for (field, list) in [
+            (
+                SynthField::Harmonics,
+                self.harmonics.0.iter().collect::<Vec<_>>(),
+            ),
+            (SynthField::CurrentHarmonics, current.collect()),
+        ] {
+            if let Some((order, _)) = list.iter().find(|(h, _)| *h * 2 >= self.samples_per_cycle) {
+                return refuse(
+                    field,
+                    format!(
+                        "harmonic {order} is above the Nyquist limit of {} samples a cycle",
+                        self.samples_per_cycle
+                    ),
+                );
+            }
         }
         Ok(())
     }
+}
+
+/// What of a synthesis spec a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthField {
+    Frequency,
+    Duration,
+    Voltage,
+    Current,
+    PowerFactor,
+    SamplesPerCycle,
+    Unbalance,
+    Noise,
+    Harmonics,
+    CurrentHarmonics,
+    Disturbance(DisturbanceKind),
+}
+
+impl SynthField {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthField::Frequency => "frequency",
+            SynthField::Duration => "duration",
+            SynthField::Voltage => "voltage",
+            SynthField::Current => "current",
+            SynthField::PowerFactor => "power factor",
+            SynthField::SamplesPerCycle => "samples per cycle",
+            SynthField::Unbalance => "unbalance",
+            SynthField::Noise => "noise",
+            SynthField::Harmonics => "harmonics",
+            SynthField::CurrentHarmonics => "current harmonics",
+            SynthField::Disturbance(kind) => kind.name(),
+        }
+    }
+}
+
+/// A waveform that cannot be synthesised: which part of the spec, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {problem}", field.name())]
+pub struct SynthError {
+    pub field: SynthField,
+    pub problem: String,
 }
 
 /// Seconds of the built-in feeder; replayed in a loop, so its one sag comes
@@ -372,7 +442,7 @@ pub fn generate(
     spec: &SynthSpec,
     revision: Revision,
     data_type: DataType,
-) -> Result<Capture, String> {
+) -> Result<Capture, SynthError> {
     spec.check()?;
     let rate = spec.sample_rate();
     let count = (spec.duration * rate).round() as usize + 1;
@@ -383,7 +453,10 @@ pub fn generate(
     let negative = [0.0, 2.0 * PI / 3.0, -2.0 * PI / 3.0];
 
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let normal = Normal::new(0.0, 1.0).map_err(|e| e.to_string())?;
+    let normal = Normal::new(0.0, 1.0).map_err(|e| SynthError {
+        field: SynthField::Noise,
+        problem: e.to_string(),
+    })?;
     let mut noise = |rms: f64| {
         if spec.noise > 0.0 {
             normal.sample(&mut rng) * rms * spec.noise / 100.0
@@ -579,8 +652,34 @@ fn describe(spec: &SynthSpec) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_refusal_names_the_part_of_the_spec_and_no_flag() {
+        let spec = SynthSpec {
+            frequency: 250.0,
+            samples_per_cycle: 8,
+            ..SynthSpec::default()
+        };
+        let refused = generate(&spec, Revision::R2013, DataType::Float32).unwrap_err();
+        assert_eq!(refused.field, SynthField::Frequency);
+        assert!(
+            refused
+                .to_string()
+                .starts_with("frequency: 250 Hz is at or above")
+        );
+        let spiky = SynthSpec {
+            current_harmonics: Some(Harmonics(vec![(200, 1.0)])),
+            ..SynthSpec::default()
+        };
+        let refused = spiky.check().unwrap_err();
+        assert_eq!(refused.field, SynthField::CurrentHarmonics);
+        assert!(!refused.to_string().contains("--"), "{refused}");
+        assert_eq!(feeder().check(), Ok(()));
+    }
+
     fn refused(spec: SynthSpec) -> String {
-        generate(&spec, Revision::R2013, DataType::Float32).unwrap_err()
+        generate(&spec, Revision::R2013, DataType::Float32)
+            .unwrap_err()
+            .to_string()
     }
 
     fn with(kind: DisturbanceKind, text: &str) -> SynthSpec {
@@ -609,13 +708,13 @@ mod tests {
         let late = with(DisturbanceKind::Sag, "start=1.0,duration=0.1");
         assert!(refused(late).contains("after the end of the 1 s waveform"));
         let not_a_sag = with(DisturbanceKind::Sag, "start=0.2,duration=0.1,depth=100");
-        assert!(refused(not_a_sag).contains("--sag: depth=100 %"));
+        assert!(refused(not_a_sag).contains("sag: depth=100 %"));
         let not_a_swell = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=90");
-        assert!(refused(not_a_swell).contains("--swell: depth=90 %"));
+        assert!(refused(not_a_swell).contains("swell: depth=90 %"));
         let fine = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=115");
         assert!(generate(&fine, Revision::R2013, DataType::Float32).is_ok());
         let instant = with(DisturbanceKind::Sag, "start=0.2,duration=0,depth=50");
-        assert!(refused(instant).contains("--sag: duration=0 s"));
+        assert!(refused(instant).contains("sag: duration=0 s"));
         let absurd = with(DisturbanceKind::Swell, "start=0.2,duration=0.1,depth=1e9");
         assert!(refused(absurd).contains("at most 1000 %"));
         let twice = Disturbance::parse(DisturbanceKind::Sag, "start=0.2,depth=60,depth=30");

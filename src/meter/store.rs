@@ -29,7 +29,13 @@ pub struct MeterState {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StateError {
     #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
+    Io {
+        path: PathBuf,
+        /// What went wrong, for a caller that acts on it (a full disk, a
+        /// permission) rather than only shows it.
+        kind: std::io::ErrorKind,
+        message: String,
+    },
     #[error(
         "{path}:{line}:{column}: {message} (the file is left as it is; move it away to start afresh)"
     )]
@@ -135,6 +141,7 @@ pub fn load(dir: &Path) -> Result<Option<MeterState>, StateError> {
         Err(e) => {
             return Err(StateError::Io {
                 path,
+                kind: e.kind(),
                 message: e.to_string(),
             });
         }
@@ -177,6 +184,7 @@ pub fn save(dir: &Path, state: &MeterState) -> Result<(), StateError> {
         let path = path.to_path_buf();
         move |e: std::io::Error| StateError::Io {
             path,
+            kind: e.kind(),
             message: e.to_string(),
         }
     };

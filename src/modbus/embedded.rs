@@ -14,11 +14,11 @@ use tokio::task::JoinSet;
 
 use super::link::SerialSettings;
 use super::map::{ProfileError, RegisterMap};
-use super::meter_points::{Identity, image_of};
+use super::meter_points::{Identity, ImageBuilder, UnknownPoint};
 use super::rtu_server::serve_rtu;
 use super::server::{Events, MeterService, Published, ServerEvent, SharedImage, Transport, drive};
 use super::tcp_server::{TcpLimits, serve_tcp};
-use crate::comtrade::synth::{SynthSpec, feeder, generate};
+use crate::comtrade::synth::{SynthError, SynthSpec, feeder, generate};
 use crate::comtrade::{Capture, ComtradeError, DataType, ReadOptions, Revision, Scale};
 use crate::meter::measure::coverage::{CoverageError, require_whole_cycle};
 use crate::meter::measure::nominal::{NominalError, declared_system};
@@ -132,6 +132,8 @@ pub enum EmbedError {
     #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error(transparent)]
+    UnknownPoint(#[from] UnknownPoint),
+    #[error(transparent)]
     Capture(#[from] ComtradeError),
     #[error("{file}: cannot replay")]
     Roles {
@@ -140,7 +142,7 @@ pub enum EmbedError {
         source: RoleError,
     },
     #[error("cannot synthesise the waveform: {0}")]
-    Synthesis(String),
+    Synthesis(#[from] SynthError),
     #[error("{from}: cannot serve")]
     NoCycle {
         from: String,
@@ -233,12 +235,22 @@ fn signals(source: &Source, options: &Options) -> Result<(Signals, String), Embe
     }
 }
 
-/// Starts meter-core as `options` say: everything is loaded, bound and
-/// opened before this returns, so a caller that announces the meter once
-/// it has the handle never announces half a meter.
-pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMeter, EmbedError> {
-    let map = RegisterMap::load(&options.profile)?;
-    let (signals, from) = signals(&source, &options)?;
+/// A replay ready to run, its first tick taken.
+struct Loaded {
+    images: ImageBuilder,
+    replay: Replay,
+    first: MeterSnapshot,
+    from: String,
+}
+
+/// Loads the profile and the samples, checks them, and carries on from a
+/// kept state; takes the clock out of `options`.
+fn load(source: &Source, options: &mut Options, events: &Events) -> Result<Loaded, EmbedError> {
+    let images = ImageBuilder::new(
+        RegisterMap::load(&options.profile)?,
+        options.identity.clone(),
+    )?;
+    let (signals, from) = signals(source, options)?;
     require_whole_cycle(&signals, None).map_err(|source| EmbedError::NoCycle {
         from: from.clone(),
         source,
@@ -255,9 +267,9 @@ pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMete
         ),
         ..ReplayOptions::default()
     };
-    let events: Events = options.events.clone().unwrap_or_else(|| Arc::new(|_| {}));
     let clock = options
         .clock
+        .take()
         .unwrap_or_else(|| Box::new(SystemClock::default()));
     let mut replay = Replay::new(Arc::new(signals), config, clock, replay_options);
     if let Some(dir) = &options.state {
@@ -275,7 +287,37 @@ pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMete
     }
     replay.tick();
     let first = replay.snapshot();
-    let image = SharedImage::new(image_of(&map, &first, &options.identity));
+    Ok(Loaded {
+        images,
+        replay,
+        first,
+        from,
+    })
+}
+
+/// Starts meter-core as `options` say: everything is loaded, bound and
+/// opened before this returns, so a caller that announces the meter once
+/// it has the handle never announces half a meter.
+pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMeter, EmbedError> {
+    let events: Events = options.events.clone().unwrap_or_else(|| Arc::new(|_| {}));
+    // Reading a capture and measuring its first window take a while for a
+    // big one: off the runtime's threads, so nothing else on it stalls.
+    let (loaded, options) = {
+        let events = Arc::clone(&events);
+        tokio::task::spawn_blocking(move || {
+            let mut options = options;
+            (load(&source, &mut options, &events), options)
+        })
+        .await
+        .map_err(|e| EmbedError::Start(format!("loading the replay failed: {e}")))?
+    };
+    let Loaded {
+        images,
+        replay,
+        first,
+        from,
+    } = loaded?;
+    let image = SharedImage::new(images.image(&first));
 
     let listener =
         match &options.tcp {
@@ -308,8 +350,7 @@ pub async fn start_with(source: Source, options: Options) -> Result<EmbeddedMete
     let stop = Arc::new(AtomicBool::new(false));
     let driver = drive(
         replay,
-        map,
-        options.identity.clone(),
+        images,
         Published {
             image: image.clone(),
             snapshots: sender,

@@ -85,6 +85,23 @@ pub struct Point {
     pub count: u16,
     pub word_order: WordOrder,
     pub description: String,
+    /// Where the profile defines it, for errors found after parsing.
+    pub at: Spot,
+}
+
+/// A place in a profile: the file (or built-in profile) and the line and
+/// column of a point's name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spot {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Spot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
 }
 
 impl Point {
@@ -137,6 +154,8 @@ pub struct Read {
 /// A profile ready to use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterMap {
+    /// Where it was loaded from: a path, or `built-in profile NAME`.
+    pub file: String,
     pub name: String,
     pub description: String,
     /// Sorted by register.
@@ -201,7 +220,7 @@ impl RegisterMap {
                         format!("extends: no built-in profile '{base}'"),
                     )
                 })?;
-                RegisterMap::parse(base, base_text)?.points
+                RegisterMap::parse(&format!("built-in profile {base}"), base_text)?.points
             }
             None => Vec::new(),
         };
@@ -244,6 +263,7 @@ impl RegisterMap {
                 count: p.count,
                 word_order: p.word_order.unwrap_or(profile.word_order),
                 description: p.description.clone(),
+                at: spot_of(file, text, &p.name),
             };
             if register as u32 + length as u32 > 65536 {
                 return Err(problem(format!(
@@ -287,6 +307,7 @@ impl RegisterMap {
         }
         let ranges = join(&points, profile.max_gap);
         Ok(RegisterMap {
+            file: file.to_string(),
             name: profile.name,
             description: profile.description,
             points,
@@ -344,11 +365,33 @@ fn join(points: &[Point], gap: u16) -> Vec<Read> {
 
 /// A located error: the line and column of the first `needle` in the text,
 /// or the top of the file.
-fn at(file: &str, text: &str, needle: &str, message: String) -> ProfileError {
-    let offset = text.find(needle).unwrap_or(0);
-    let before = &text[..offset];
+/// Line and column (1-based, in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where the point `name` is defined: its `name: "..."` outside a comment,
+/// or failing that the first time the quoted name appears.
+fn spot_of(file: &str, text: &str, name: &str) -> Spot {
+    let quoted = format!("\"{name}\"");
+    let defined = text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
+        let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        text[..i].trim_end().ends_with("name:")
+            && !text[line_start..i].trim_start().starts_with("//")
+    });
+    let (line, column) = line_column(text, defined.or_else(|| text.find(&quoted)).unwrap_or(0));
+    Spot {
+        file: file.to_string(),
+        line,
+        column,
+    }
+}
+
+fn at(file: &str, text: &str, needle: &str, message: String) -> ProfileError {
+    let (line, column) = line_column(text, text.find(needle).unwrap_or(0));
     ProfileError::At {
         file: file.to_string(),
         line,
@@ -523,6 +566,7 @@ mod tests {
             count: 3,
             word_order: WordOrder::HighFirst,
             description: String::new(),
+            at: Spot::default(),
         };
         assert_eq!(
             p.decode(&[1, 2, 3]),

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 
 use super::image::RegisterImage;
-use super::map::{Point, RegisterMap};
+use super::map::{Point, RegisterMap, Spot};
 use super::value::{PointType, encode_date_time, encode_number, encode_power_factor, encode_text};
 use crate::meter::measure::demand::DemandMethod;
 use crate::meter::measure::events::{EventKind, EventPhase};
@@ -48,16 +48,229 @@ enum Value {
     Version(u16, u16, u16),
 }
 
-/// Builds the register image of `snapshot` under `map`. Points meter-core
-/// does not know stay reserved.
-pub fn image_of(map: &RegisterMap, snapshot: &MeterSnapshot, identity: &Identity) -> RegisterImage {
-    let mut image = RegisterImage::new(map);
-    for point in &map.points {
-        if let Some(value) = value_of(&point.name, snapshot, identity) {
-            image.set(point.register, &encode(point, value));
-        }
+/// What a point of a served profile carries, resolved from its name once
+/// when the profile is taken up, so an image is built without a look at a
+/// name, and a name meter-core does not know is refused rather than left
+/// reading 0x8000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    MeterName,
+    MeterModel,
+    Manufacturer,
+    SerialNumber,
+    FirmwarePacked,
+    Firmware,
+    MeterTime,
+    EnergyDeliveredKwh,
+    EnergyReceivedKwh,
+    EnergyDeliveredWh,
+    EnergyReceivedWh,
+    ReactiveEnergyDeliveredVarh,
+    ReactiveEnergyReceivedVarh,
+    ApparentEnergyVah,
+    CurrentNeutral,
+    /// A ground current: meter-core has no such input, so it reads NaN.
+    CurrentGround,
+    CurrentAverage,
+    /// A-B, B-C, C-A by index.
+    VoltageLineToLine(usize),
+    VoltageLineToLineAverage,
+    VoltageLineToNeutralAverage,
+    ActivePowerTotal,
+    ReactivePowerTotal,
+    ApparentPowerTotal,
+    PowerFactorTotal,
+    Frequency,
+    Frequency10s,
+    VoltageUnbalance,
+    DemandPresent,
+    DemandPeak,
+    DemandPeakTime,
+    DemandMethod,
+    DemandInterval,
+    /// No neutral spectrum is kept: NaN.
+    ThdCurrentNeutral,
+    ThdVoltageLineToLine(usize),
+    CoreBlockVersion,
+    ReplayLoops,
+    ReplayPosition,
+    WindowsMeasured,
+    EventCount,
+    LastEventKind,
+    LastEventPhase,
+    LastEventStart,
+    LastEventDuration,
+    LastEventExtreme,
+    ScopeSamples,
+    ScopeInterval,
+    Scope(Role),
+    /// A per-phase quantity of phase 0, 1 or 2.
+    Phase(PhaseQuantity, usize),
+}
+
+/// A quantity each phase has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseQuantity {
+    Current,
+    Voltage,
+    ActivePower,
+    ReactivePower,
+    ApparentPower,
+    PowerFactor,
+    DisplacementPowerFactor,
+    ThdCurrent,
+    ThdVoltage,
+    AngleVoltage,
+    AngleCurrent,
+    HarmonicsVoltage,
+    HarmonicsCurrent,
+}
+
+impl Quantity {
+    /// The quantity a point of this name carries, if meter-core has it.
+    pub fn of_name(name: &str) -> Option<Quantity> {
+        use Quantity as Q;
+        let line = |name: &str, names: [&str; 3]| names.iter().position(|n| *n == name);
+        Some(match name {
+            "meter_name" => Q::MeterName,
+            "meter_model" => Q::MeterModel,
+            "manufacturer" => Q::Manufacturer,
+            "serial_number" => Q::SerialNumber,
+            "firmware_packed" => Q::FirmwarePacked,
+            "firmware" => Q::Firmware,
+            "meter_time" => Q::MeterTime,
+            "energy_delivered_kwh" => Q::EnergyDeliveredKwh,
+            "energy_received_kwh" => Q::EnergyReceivedKwh,
+            "energy_delivered_wh" => Q::EnergyDeliveredWh,
+            "energy_received_wh" => Q::EnergyReceivedWh,
+            "reactive_energy_delivered_varh" => Q::ReactiveEnergyDeliveredVarh,
+            "reactive_energy_received_varh" => Q::ReactiveEnergyReceivedVarh,
+            "apparent_energy_vah" => Q::ApparentEnergyVah,
+            "current_n" => Q::CurrentNeutral,
+            "current_g" => Q::CurrentGround,
+            "current_avg" => Q::CurrentAverage,
+            "voltage_ab" | "voltage_bc" | "voltage_ca" => {
+                Q::VoltageLineToLine(line(name, ["voltage_ab", "voltage_bc", "voltage_ca"])?)
+            }
+            "voltage_ll_avg" => Q::VoltageLineToLineAverage,
+            "voltage_ln_avg" => Q::VoltageLineToNeutralAverage,
+            "active_power_total" => Q::ActivePowerTotal,
+            "reactive_power_total" => Q::ReactivePowerTotal,
+            "apparent_power_total" => Q::ApparentPowerTotal,
+            "power_factor_total" => Q::PowerFactorTotal,
+            "frequency" => Q::Frequency,
+            "frequency_10s" => Q::Frequency10s,
+            "voltage_unbalance" => Q::VoltageUnbalance,
+            "demand_kw_present" => Q::DemandPresent,
+            "demand_kw_peak" => Q::DemandPeak,
+            "demand_kw_peak_time" => Q::DemandPeakTime,
+            "demand_method" => Q::DemandMethod,
+            "demand_interval_s" => Q::DemandInterval,
+            "thd_current_n" => Q::ThdCurrentNeutral,
+            "thd_voltage_ab" | "thd_voltage_bc" | "thd_voltage_ca" => Q::ThdVoltageLineToLine(
+                line(name, ["thd_voltage_ab", "thd_voltage_bc", "thd_voltage_ca"])?,
+            ),
+            "core_block_version" => Q::CoreBlockVersion,
+            "replay_loops" => Q::ReplayLoops,
+            "replay_position_s" => Q::ReplayPosition,
+            "windows_measured" => Q::WindowsMeasured,
+            "event_count" => Q::EventCount,
+            "last_event_kind" => Q::LastEventKind,
+            "last_event_phase" => Q::LastEventPhase,
+            "last_event_start" => Q::LastEventStart,
+            "last_event_duration_s" => Q::LastEventDuration,
+            "last_event_extreme_pct" => Q::LastEventExtreme,
+            "scope_samples" => Q::ScopeSamples,
+            "scope_interval_us" => Q::ScopeInterval,
+            _ => {
+                if let Some(rest) = name.strip_prefix("scope_") {
+                    return scope_role(rest).map(Q::Scope);
+                }
+                let (stem, suffix) = name.rsplit_once('_')?;
+                let phase = match suffix {
+                    "a" | "an" => 0,
+                    "b" | "bn" => 1,
+                    "c" | "cn" => 2,
+                    _ => return None,
+                };
+                let quantity = match stem {
+                    "current" => PhaseQuantity::Current,
+                    "voltage" => PhaseQuantity::Voltage,
+                    "active_power" => PhaseQuantity::ActivePower,
+                    "reactive_power" => PhaseQuantity::ReactivePower,
+                    "apparent_power" => PhaseQuantity::ApparentPower,
+                    "power_factor" => PhaseQuantity::PowerFactor,
+                    "displacement_pf" => PhaseQuantity::DisplacementPowerFactor,
+                    "thd_current" => PhaseQuantity::ThdCurrent,
+                    "thd_voltage" => PhaseQuantity::ThdVoltage,
+                    "angle_voltage" => PhaseQuantity::AngleVoltage,
+                    "angle_current" => PhaseQuantity::AngleCurrent,
+                    "harmonics_voltage" => PhaseQuantity::HarmonicsVoltage,
+                    "harmonics_current" => PhaseQuantity::HarmonicsCurrent,
+                    _ => return None,
+                };
+                Q::Phase(quantity, phase)
+            }
+        })
     }
-    image
+}
+
+/// A point of a served profile whose name meter-core does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{at}: point '{name}': meter-core has no such quantity, so it cannot be served \
+     (names are those of the meter-core profile, such as voltage_an or thd_current_a)"
+)]
+pub struct UnknownPoint {
+    pub name: String,
+    pub at: Spot,
+}
+
+/// Builds register images of meter snapshots under one profile, each
+/// point resolved to its quantity once.
+#[derive(Debug, Clone)]
+pub struct ImageBuilder {
+    map: RegisterMap,
+    /// One per point of the map, in its order.
+    quantities: Vec<Quantity>,
+    identity: Identity,
+}
+
+impl ImageBuilder {
+    /// Resolves every point of `map`; the first name meter-core does not
+    /// know is refused with where the profile defines it.
+    pub fn new(map: RegisterMap, identity: Identity) -> Result<ImageBuilder, UnknownPoint> {
+        let quantities = map
+            .points
+            .iter()
+            .map(|p| {
+                Quantity::of_name(&p.name).ok_or_else(|| UnknownPoint {
+                    name: p.name.clone(),
+                    at: p.at.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ImageBuilder {
+            map,
+            quantities,
+            identity,
+        })
+    }
+
+    pub fn map(&self) -> &RegisterMap {
+        &self.map
+    }
+
+    /// The register image of `snapshot`.
+    pub fn image(&self, snapshot: &MeterSnapshot) -> RegisterImage {
+        let mut image = RegisterImage::new(&self.map);
+        for (point, quantity) in self.map.points.iter().zip(&self.quantities) {
+            if let Some(value) = value_of(*quantity, snapshot, &self.identity) {
+                image.set(point.register, &encode(point, value));
+            }
+        }
+        image
+    }
 }
 
 fn encode(point: &Point, value: Value) -> Vec<u16> {
@@ -83,7 +296,8 @@ fn encode(point: &Point, value: Value) -> Vec<u16> {
     }
 }
 
-fn value_of(name: &str, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
+fn value_of(quantity: Quantity, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
+    use Quantity as Q;
     let w = snap.reading.as_ref();
     let number = |v: Option<f64>| Some(Value::Number(v.unwrap_or(f64::NAN)));
     let phase = |p: usize| w.map(|w| &w.phases[p]);
@@ -91,12 +305,6 @@ fn value_of(name: &str, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
     let current = |p: usize| phase(p).and_then(|x| x.current.as_ref());
     let power = |p: usize| phase(p).and_then(|x| x.power);
     let kilo = |v: Option<f64>| v.map(|v| v / 1000.0);
-    let phase_letter = |suffix: &str| match suffix {
-        "a" | "an" => Some(0),
-        "b" | "bn" => Some(1),
-        "c" | "cn" => Some(2),
-        _ => None,
-    };
     let thd = |c: Option<&ChannelReading>| c.and_then(|c| c.harmonics.thd(50));
     let average = |values: [Option<f64>; 3]| {
         let present: Vec<f64> = values.iter().flatten().copied().collect();
@@ -107,128 +315,114 @@ fn value_of(name: &str, snap: &MeterSnapshot, id: &Identity) -> Option<Value> {
     let demand = snap.demand.selected();
     let last_event = snap.events.last();
 
-    let value = match name {
-        "meter_name" => Value::Text(id.name.clone()),
-        "meter_model" => Value::Text(id.model.clone()),
-        "manufacturer" => Value::Text(id.manufacturer.clone()),
-        "serial_number" => Value::Number(id.serial_number as f64),
-        "firmware_packed" => Value::Number((id.firmware.0 * 256 + id.firmware.1) as f64),
-        "firmware" => Value::Version(id.firmware.0, id.firmware.1, id.firmware.2),
-        "meter_time" => Value::Time(snap.time),
-        "energy_delivered_kwh" => Value::Number(snap.energy.wh_delivered / 1000.0),
-        "energy_received_kwh" => Value::Number(snap.energy.wh_received / 1000.0),
-        "energy_delivered_wh" => Value::Number(snap.energy.wh_delivered.floor()),
-        "energy_received_wh" => Value::Number(snap.energy.wh_received.floor()),
-        "reactive_energy_delivered_varh" => Value::Number(snap.energy.varh_delivered.floor()),
-        "reactive_energy_received_varh" => Value::Number(snap.energy.varh_received.floor()),
-        "apparent_energy_vah" => Value::Number(snap.energy.vah.floor()),
-        "current_n" => return number(w.and_then(|w| w.neutral).map(|n| n.rms)),
-        "current_g" => return number(None),
-        "current_avg" => {
+    let value = match quantity {
+        Q::MeterName => Value::Text(id.name.clone()),
+        Q::MeterModel => Value::Text(id.model.clone()),
+        Q::Manufacturer => Value::Text(id.manufacturer.clone()),
+        Q::SerialNumber => Value::Number(id.serial_number as f64),
+        Q::FirmwarePacked => Value::Number((id.firmware.0 * 256 + id.firmware.1) as f64),
+        Q::Firmware => Value::Version(id.firmware.0, id.firmware.1, id.firmware.2),
+        Q::MeterTime => Value::Time(snap.time),
+        Q::EnergyDeliveredKwh => Value::Number(snap.energy.wh_delivered / 1000.0),
+        Q::EnergyReceivedKwh => Value::Number(snap.energy.wh_received / 1000.0),
+        Q::EnergyDeliveredWh => Value::Number(snap.energy.wh_delivered.floor()),
+        Q::EnergyReceivedWh => Value::Number(snap.energy.wh_received.floor()),
+        Q::ReactiveEnergyDeliveredVarh => Value::Number(snap.energy.varh_delivered.floor()),
+        Q::ReactiveEnergyReceivedVarh => Value::Number(snap.energy.varh_received.floor()),
+        Q::ApparentEnergyVah => Value::Number(snap.energy.vah.floor()),
+        Q::CurrentNeutral => return number(w.and_then(|w| w.neutral).map(|n| n.rms)),
+        Q::CurrentGround | Q::ThdCurrentNeutral => return number(None),
+        Q::CurrentAverage => {
             return number(average(std::array::from_fn(|p| current(p).map(|c| c.rms))));
         }
-        "voltage_ab" => return number(line(0)),
-        "voltage_bc" => return number(line(1)),
-        "voltage_ca" => return number(line(2)),
-        "voltage_ll_avg" => return number(average([line(0), line(1), line(2)])),
-        "voltage_ln_avg" => {
+        Q::VoltageLineToLine(k) => return number(line(k)),
+        Q::VoltageLineToLineAverage => return number(average([line(0), line(1), line(2)])),
+        Q::VoltageLineToNeutralAverage => {
             return number(average(std::array::from_fn(|p| voltage(p).map(|v| v.rms))));
         }
-        "active_power_total" => return number(kilo(totals.map(|t| t.p))),
-        "reactive_power_total" => return number(kilo(totals.map(|t| t.q))),
-        "apparent_power_total" => return number(kilo(totals.map(|t| t.s))),
-        "power_factor_total" => Value::PowerFactor {
+        Q::ActivePowerTotal => return number(kilo(totals.map(|t| t.p))),
+        Q::ReactivePowerTotal => return number(kilo(totals.map(|t| t.q))),
+        Q::ApparentPowerTotal => return number(kilo(totals.map(|t| t.s))),
+        Q::PowerFactorTotal => Value::PowerFactor {
             pf: totals.and_then(|t| t.power_factor()).unwrap_or(f64::NAN),
             q: totals.map_or(0.0, |t| t.q),
         },
-        "frequency" => return number(w.and_then(|w| w.frequency)),
-        "frequency_10s" => return number(snap.frequency_10s.as_ref().and_then(|f| f.hz)),
-        "voltage_unbalance" => return number(w.and_then(|w| w.unbalance)),
-        "demand_kw_present" => return number(kilo(demand.present)),
-        "demand_kw_peak" => return number(kilo(demand.peak)),
-        "demand_kw_peak_time" => Value::Time(snap.time_of(demand.peak_at?)?),
-        "demand_method" => Value::Number(match snap.demand.config().method {
+        Q::Frequency => return number(w.and_then(|w| w.frequency)),
+        Q::Frequency10s => return number(snap.frequency_10s.as_ref().and_then(|f| f.hz)),
+        Q::VoltageUnbalance => return number(w.and_then(|w| w.unbalance)),
+        Q::DemandPresent => return number(kilo(demand.present)),
+        Q::DemandPeak => return number(kilo(demand.peak)),
+        Q::DemandPeakTime => Value::Time(snap.time_of(demand.peak_at?)?),
+        Q::DemandMethod => Value::Number(match snap.demand.config().method {
             DemandMethod::Block => 0.0,
             DemandMethod::Sliding => 1.0,
             DemandMethod::Thermal => 2.0,
         }),
-        "demand_interval_s" => Value::Number(snap.demand.config().interval),
-        "thd_current_n" => return number(None),
-        "thd_voltage_ab" | "thd_voltage_bc" | "thd_voltage_ca" => {
-            let k = ["thd_voltage_ab", "thd_voltage_bc", "thd_voltage_ca"]
-                .iter()
-                .position(|n| *n == name)?;
+        Q::DemandInterval => Value::Number(snap.demand.config().interval),
+        Q::ThdVoltageLineToLine(k) => {
             let (a, b) = (voltage(k), voltage((k + 1) % 3));
             return number(
                 a.zip(b)
                     .and_then(|(a, b)| difference_thd(&a.harmonics, &b.harmonics, 50)),
             );
         }
-        "core_block_version" => Value::Number(1.0),
-        "replay_loops" => Value::Number(snap.loops as f64),
-        "replay_position_s" => Value::Number(snap.position_s),
-        "windows_measured" => Value::Number(snap.windows as f64),
-        "event_count" => Value::Number(snap.event_count as f64),
-        "last_event_kind" => Value::Number(match last_event.map(|e| e.kind) {
+        Q::CoreBlockVersion => Value::Number(1.0),
+        Q::ReplayLoops => Value::Number(snap.loops as f64),
+        Q::ReplayPosition => Value::Number(snap.position_s),
+        Q::WindowsMeasured => Value::Number(snap.windows as f64),
+        Q::EventCount => Value::Number(snap.event_count as f64),
+        Q::LastEventKind => Value::Number(match last_event.map(|e| e.kind) {
             None => 0.0,
             Some(EventKind::Sag) => 1.0,
             Some(EventKind::Swell) => 2.0,
             Some(EventKind::Interruption) => 3.0,
         }),
-        "last_event_phase" => Value::Number(match last_event.map(|e| e.phase) {
+        Q::LastEventPhase => Value::Number(match last_event.map(|e| e.phase) {
             None => 0.0,
             Some(EventPhase::Single(p)) => p as f64 + 1.0,
             Some(EventPhase::Polyphase) => 7.0,
         }),
-        "last_event_start" => Value::Time(snap.time_of(last_event?.start)?),
-        "last_event_duration_s" => return number(last_event.map(|e| e.duration)),
-        "last_event_extreme_pct" => return number(last_event.map(|e| e.extreme_pct)),
-        "scope_samples" => Value::Number(scope(snap, Role::VoltageA).len() as f64),
-        "scope_interval_us" => {
+        Q::LastEventStart => Value::Time(snap.time_of(last_event?.start)?),
+        Q::LastEventDuration => return number(last_event.map(|e| e.duration)),
+        Q::LastEventExtreme => return number(last_event.map(|e| e.extreme_pct)),
+        Q::ScopeSamples => Value::Number(scope(snap, Role::VoltageA).len() as f64),
+        Q::ScopeInterval => {
             let step = decimation(snap);
             let times = &snap.scope.times;
             return number((times.len() >= 2).then(|| (times[1] - times[0]) * step as f64 * 1e6));
         }
-        _ => {
-            if let Some(rest) = name.strip_prefix("scope_") {
-                let role = scope_role(rest)?;
-                return Some(Value::Numbers(scope(snap, role)));
-            }
-            let (stem, suffix) = name.rsplit_once('_')?;
-            let p = phase_letter(suffix)?;
-            match stem {
-                "current" => return number(current(p).map(|c| c.rms)),
-                "voltage" => return number(voltage(p).map(|v| v.rms)),
-                "active_power" => return number(kilo(power(p).map(|x| x.p))),
-                "reactive_power" => return number(kilo(power(p).map(|x| x.q1))),
-                "apparent_power" => return number(kilo(power(p).map(|x| x.s))),
-                "power_factor" => Value::PowerFactor {
-                    pf: power(p).and_then(|x| x.power_factor()).unwrap_or(f64::NAN),
-                    q: power(p).map_or(0.0, |x| x.q1),
-                },
-                "displacement_pf" => Value::PowerFactor {
-                    pf: power(p)
-                        .and_then(|x| x.displacement_power_factor())
-                        .unwrap_or(f64::NAN),
-                    q: power(p).map_or(0.0, |x| x.q1),
-                },
-                "thd_current" => return number(thd(current(p))),
-                "thd_voltage" => return number(thd(voltage(p))),
-                "angle_voltage" => return number(phase(p).and_then(|x| x.voltage_angle)),
-                "angle_current" => return number(phase(p).and_then(|x| x.current_angle)),
-                "harmonics_voltage" => Value::Numbers(
-                    voltage(p)
-                        .map(|v| v.harmonics.subgroups.clone())
-                        .unwrap_or_default(),
-                ),
-                "harmonics_current" => Value::Numbers(
-                    current(p)
-                        .map(|c| c.harmonics.subgroups.clone())
-                        .unwrap_or_default(),
-                ),
-                _ => return None,
-            }
-        }
+        Q::Scope(role) => Value::Numbers(scope(snap, role)),
+        Q::Phase(quantity, p) => match quantity {
+            PhaseQuantity::Current => return number(current(p).map(|c| c.rms)),
+            PhaseQuantity::Voltage => return number(voltage(p).map(|v| v.rms)),
+            PhaseQuantity::ActivePower => return number(kilo(power(p).map(|x| x.p))),
+            PhaseQuantity::ReactivePower => return number(kilo(power(p).map(|x| x.q1))),
+            PhaseQuantity::ApparentPower => return number(kilo(power(p).map(|x| x.s))),
+            PhaseQuantity::PowerFactor => Value::PowerFactor {
+                pf: power(p).and_then(|x| x.power_factor()).unwrap_or(f64::NAN),
+                q: power(p).map_or(0.0, |x| x.q1),
+            },
+            PhaseQuantity::DisplacementPowerFactor => Value::PowerFactor {
+                pf: power(p)
+                    .and_then(|x| x.displacement_power_factor())
+                    .unwrap_or(f64::NAN),
+                q: power(p).map_or(0.0, |x| x.q1),
+            },
+            PhaseQuantity::ThdCurrent => return number(thd(current(p))),
+            PhaseQuantity::ThdVoltage => return number(thd(voltage(p))),
+            PhaseQuantity::AngleVoltage => return number(phase(p).and_then(|x| x.voltage_angle)),
+            PhaseQuantity::AngleCurrent => return number(phase(p).and_then(|x| x.current_angle)),
+            PhaseQuantity::HarmonicsVoltage => Value::Numbers(
+                voltage(p)
+                    .map(|v| v.harmonics.subgroups.clone())
+                    .unwrap_or_default(),
+            ),
+            PhaseQuantity::HarmonicsCurrent => Value::Numbers(
+                current(p)
+                    .map(|c| c.harmonics.subgroups.clone())
+                    .unwrap_or_default(),
+            ),
+        },
     };
     Some(value)
 }
@@ -257,4 +451,106 @@ fn scope(snap: &MeterSnapshot, role: Role) -> Vec<f64> {
         .as_ref()
         .map(|c| c.iter().step_by(step).copied().collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_profiles_resolve_fully() {
+        for name in crate::modbus::map::built_in_names() {
+            let map = RegisterMap::load(name).unwrap();
+            let builder = ImageBuilder::new(map.clone(), Identity::default()).unwrap();
+            assert_eq!(builder.quantities.len(), map.points.len(), "{name}");
+        }
+        assert_eq!(
+            Quantity::of_name("thd_voltage_bn"),
+            Some(Quantity::Phase(PhaseQuantity::ThdVoltage, 1))
+        );
+        assert_eq!(
+            Quantity::of_name("scope_current_n"),
+            Some(Quantity::Scope(Role::CurrentN))
+        );
+        assert_eq!(
+            Quantity::of_name("voltage_ca"),
+            Some(Quantity::VoltageLineToLine(2))
+        );
+        for unknown in ["voltage_dn", "voltag_an", "scope_voltage_d", "", "_a"] {
+            assert_eq!(Quantity::of_name(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn a_name_meter_core_does_not_know_is_refused_where_it_is_defined() {
+        let text = "// voltage_xn is not a thing\nProfile(\n    name: \"mine\",\n    \
+                    extends: Some(\"powerlogic\"),\n    points: [\n        \
+                    Point(name: \"voltage_an\", register: 3028, type: f32),\n        \
+                    Point(name: \"voltage_xn\", register: 60000, type: f32),\n    ],\n)\n";
+        let map = RegisterMap::parse("mine.ron", text).unwrap();
+        let refused = ImageBuilder::new(map, Identity::default()).unwrap_err();
+        assert_eq!(refused.name, "voltage_xn");
+        assert_eq!(
+            refused.at,
+            Spot {
+                file: "mine.ron".into(),
+                line: 7,
+                column: 21
+            }
+        );
+        assert!(
+            refused
+                .to_string()
+                .starts_with("mine.ron:7:21: point 'voltage_xn': meter-core has no such quantity"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_resolved_point_carries_the_snapshot_s_value() {
+        use crate::meter::measure::MeterConfig;
+        use crate::meter::replay::{ManualClock, Pace, Replay, ReplayOptions};
+        let spec = crate::comtrade::synth::SynthSpec {
+            duration: 1.0,
+            ..Default::default()
+        };
+        let capture = crate::comtrade::synth::generate(
+            &spec,
+            crate::comtrade::Revision::R2013,
+            crate::comtrade::DataType::Float32,
+        )
+        .unwrap();
+        let roles = crate::meter::measure::roles::ChannelMap::for_capture(&capture, None).unwrap();
+        let signals = crate::meter::measure::roles::Signals::from_capture(
+            capture,
+            &roles,
+            crate::comtrade::Scale::AsRecorded,
+        );
+        let mut replay = Replay::new(
+            std::sync::Arc::new(signals),
+            MeterConfig::new(230.0, 50.0).unwrap(),
+            Box::new(ManualClock::default()),
+            ReplayOptions {
+                pace: Pace::AsFastAsPossible {
+                    step: std::time::Duration::from_millis(500),
+                },
+                ..ReplayOptions::default()
+            },
+        );
+        replay.tick();
+        let builder = ImageBuilder::new(
+            RegisterMap::load("meter-core").unwrap(),
+            Identity::default(),
+        )
+        .unwrap();
+        let image = builder.image(&replay.snapshot());
+        let words = image.read(3029, 2).unwrap();
+        let volts = f32::from_bits((u32::from(words[0]) << 16) | u32::from(words[1]));
+        assert!((volts - 230.0).abs() < 0.05, "V B-N {volts}");
+        // Registers 30.. hold the meter's name as UTF-8.
+        assert_eq!(
+            image.read(29, 5).unwrap(),
+            vec![0x6D65, 0x7465, 0x722D, 0x636F, 0x7265]
+        );
+    }
 }

@@ -15,8 +15,7 @@ use tokio::sync::watch;
 use tokio_modbus::{ExceptionCode, Request, Response};
 
 use super::image::RegisterImage;
-use super::map::RegisterMap;
-use super::meter_points::{Identity, image_of};
+use super::meter_points::ImageBuilder;
 use crate::meter::replay::{MeterSnapshot, Replay};
 use crate::meter::store::{self, MeterState, StateError};
 
@@ -259,21 +258,36 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-impl fmt::Display for Disconnect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// What the TCP limits a disconnect cites are called where they were set:
+/// plain words by default, a command's flags in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitNames {
+    pub idle_timeout: &'static str,
+    pub max_connections: &'static str,
+}
+
+impl Default for LimitNames {
+    fn default() -> LimitNames {
+        LimitNames {
+            idle_timeout: "idle timeout",
+            max_connections: "max connections",
+        }
+    }
+}
+
+impl Disconnect {
+    /// The reason in words, citing the limits by `names`.
+    pub fn describe(&self, names: LimitNames) -> String {
         match self {
-            Disconnect::ClientClosed => write!(f, "the client closed the connection"),
+            Disconnect::ClientClosed => "the client closed the connection".into(),
             Disconnect::ClosedMidFrame => {
-                write!(
-                    f,
-                    "the client closed the connection in the middle of a request"
-                )
+                "the client closed the connection in the middle of a request".into()
             }
             Disconnect::IdleTimeout(limit) => {
-                write!(
-                    f,
-                    "no whole request for {} (--idle-timeout): closed",
-                    seconds(*limit)
+                format!(
+                    "no whole request for {} ({}): closed",
+                    seconds(*limit),
+                    names.idle_timeout
                 )
             }
             Disconnect::Evicted { idle, cap, asked } => {
@@ -282,23 +296,38 @@ impl fmt::Display for Disconnect {
                 } else {
                     format!("had sent no whole request in its {} open", seconds(*idle))
                 };
-                write!(
-                    f,
+                format!(
                     "closed to make room for a new client: {cap} connections is the cap \
-                     (--max-connections) and this one {why}"
+                     ({}) and this one {why}",
+                    names.max_connections
                 )
             }
-            Disconnect::OversizeFrame(length) => write!(
-                f,
+            Disconnect::OversizeFrame(length) => format!(
                 "sent a frame header announcing {length} bytes (Modbus allows at most 254): closed"
             ),
-            Disconnect::NotModbus(what) => write!(f, "not Modbus TCP ({what}): closed"),
-            Disconnect::NotReading(limit) => write!(
-                f,
-                "took none of its answers for {}: closed",
-                seconds(*limit)
-            ),
-            Disconnect::Failed(reason) => write!(f, "connection error: {reason}"),
+            Disconnect::NotModbus(what) => format!("not Modbus TCP ({what}): closed"),
+            Disconnect::NotReading(limit) => {
+                format!("took none of its answers for {}: closed", seconds(*limit))
+            }
+            Disconnect::Failed(reason) => format!("connection error: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for Disconnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(LimitNames::default()))
+    }
+}
+
+impl ServerEvent {
+    /// The event in words, citing the TCP limits by `names`.
+    pub fn describe(&self, names: LimitNames) -> String {
+        match self {
+            ServerEvent::Disconnected { peer, reason } => {
+                format!("tcp client {peer} disconnected: {}", reason.describe(names))
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -385,8 +414,7 @@ pub struct Published {
 /// `SAVE_EVERY` and once more on the way out.
 pub fn drive(
     mut replay: Replay,
-    map: RegisterMap,
-    identity: Identity,
+    images: ImageBuilder,
     published: Published,
     stop: Arc<AtomicBool>,
     tick: Duration,
@@ -402,7 +430,7 @@ pub fn drive(
         while !stop.load(Ordering::Relaxed) {
             replay.tick();
             let snapshot = replay.snapshot();
-            image.replace(image_of(&map, &snapshot, &identity));
+            image.replace(images.image(&snapshot));
             snapshots.send_replace(snapshot.clone());
             if saved.elapsed() >= SAVE_EVERY {
                 save(&snapshot)?;
@@ -426,6 +454,7 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modbus::map::RegisterMap;
 
     #[test]
     fn answers_its_unit_and_255_on_tcp_only() {
@@ -486,8 +515,27 @@ mod tests {
         assert_eq!(
             never.to_string(),
             "closed to make room for a new client: 4 connections is the cap \
-             (--max-connections) and this one had sent no whole request in its 40 ms open"
+             (max connections) and this one had sent no whole request in its 40 ms open"
         );
+        let flags = LimitNames {
+            idle_timeout: "--idle-timeout",
+            max_connections: "--max-connections",
+        };
+        assert!(
+            never
+                .describe(flags)
+                .contains("the cap (--max-connections)")
+        );
+        let quiet = ServerEvent::Disconnected {
+            peer: SocketAddr::from(([127, 0, 0, 1], 5020)),
+            reason: Disconnect::IdleTimeout(Duration::from_secs(2)),
+        };
+        assert_eq!(
+            quiet.to_string(),
+            "tcp client 127.0.0.1:5020 disconnected: no whole request for 2.0 s (idle timeout): \
+             closed"
+        );
+        assert!(quiet.describe(flags).ends_with("(--idle-timeout): closed"));
         let idle = Disconnect::Evicted {
             idle: Duration::from_secs(12),
             cap: 4,

@@ -77,15 +77,15 @@ pub struct ChannelMap {
     pub channels: [Option<usize>; 7],
 }
 
-/// Why a capture cannot be measured, or a `--map` cannot be used.
+/// Why a capture cannot be measured, or a channel map cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
-    #[error("--map: {0}")]
+    #[error("channel map: {0}")]
     BadMap(String),
     #[error(
         "no phase voltage channel found among: {found}\n  \
          name them VA/VB/VC (or UA, U1, V1, VAN...), or say which is which with \
-         --map \"VA=1,VB=2,VC=3,IA=4,IB=5,IC=6\""
+         a channel map such as \"VA=1,VB=2,VC=3,IA=4,IB=5,IC=6\""
     )]
     NoVoltage { found: String },
 }
