@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::answer::{ReadRequest, find_rtu_answer};
 use super::backoff::Backoff;
-use super::link::{SerialSettings, exception_name};
+use super::link::{Parity, SerialSettings, exception_name};
 use super::tap::frame_gap;
 use crate::sanitize::for_terminal;
 
@@ -386,14 +386,11 @@ pub async fn sweep(
     let total = plan.questions();
     for &baud in &plan.bauds {
         for &parity in &plan.parities {
-            // The plan's letters are N, E and O; no other is a parity.
-            let Some(line_parity) = super::link::Parity::from_letter(parity) else {
-                continue;
-            };
             let settings = SerialSettings {
                 device: plan.port.clone(),
                 baud,
-                parity: line_parity,
+                // As before the parity was typed: a letter other than N or O is even.
+                parity: Parity::from_letter(parity).unwrap_or(Parity::Even),
                 stop: 1,
             };
             let mut port = settings.open().map_err(|e| ScanError::Open {
