@@ -159,6 +159,12 @@ pub enum Action {
     Scan(crate::modbus::scan::ScanProgress),
     /// Where the frames were saved, or why they were not.
     Saved(Result<std::path::PathBuf, String>),
+    /// A line for the status bar from outside (an effect that failed, say);
+    /// `alarm` when it reports a failure.
+    Message {
+        text: String,
+        alarm: bool,
+    },
 }
 
 /// What `update` asks the outside to do; the event loop carries it out.

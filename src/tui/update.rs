@@ -61,6 +61,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Scan(progress) => scan_progress(app, progress),
+        Action::Message { text, alarm } => {
+            say(app, text, alarm);
+            true
+        }
         Action::Saved(result) => {
             match result {
                 Ok(path) => say(app, format!("frames saved to {}", path.display()), false),
@@ -195,9 +199,13 @@ fn open_help(app: &mut App) {
 fn open_connect(app: &mut App) {
     app.dialog = Some(Dialog::Connect(Box::new(ConnectDialog {
         focus: ConnectField::Target,
-        target: single_line(&app.link.target.to_string()),
-        unit: single_line(""),
-        profile: single_line(&app.link.profile),
+        target: single_line(&crate::sanitize::for_terminal(&app.link.target.to_string())),
+        unit: {
+            let mut unit = single_line("");
+            unit.set_placeholder_text("used when the URL has no unit=");
+            unit
+        },
+        profile: single_line(&crate::sanitize::for_terminal(&app.link.profile)),
         recent_selected: 0,
         error: None,
     })));
@@ -426,7 +434,8 @@ fn key_action(app: &mut App, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
                 KeyCode::Enter => {
                     if dialog.focus == ConnectField::Recent {
                         if let Some(text) = app.recent.get(dialog.recent_selected) {
-                            dialog.target = single_line(text);
+                            // From the state directory: outside text.
+                            dialog.target = single_line(&crate::sanitize::for_terminal(text));
                             dialog.focus = ConnectField::Target;
                             dialog.error = None;
                         }

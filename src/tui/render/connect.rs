@@ -18,7 +18,7 @@ pub const FORMS: [&str; 3] = [
 ];
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &ConnectDialog, theme: &Theme) {
-    let outer = centered(area, 76, 20);
+    let outer = centered(area, 78, 22);
     let inner = dialog_frame(frame, outer, "Connect", theme);
     let [target, forms, unit, profile, recent, error, hint] = Layout::vertical([
         Constraint::Length(1),
@@ -26,7 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &ConnectDialog, 
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(2),
+        Constraint::Length(4),
         Constraint::Length(1),
     ])
     .areas(inner);
@@ -87,7 +87,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &ConnectDialog, 
     frame.render_widget(Paragraph::new(lines), recent);
     if let Some(why) = &dialog.error {
         frame.render_widget(
-            Paragraph::new(format!("✗ {}", safe(why)))
+            // The forms are listed above; the reason alone fits here.
+            Paragraph::new(format!("✗ {}", safe(reason(why))))
                 .style(theme.alarm)
                 .wrap(Wrap { trim: true }),
             error,
@@ -95,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &ConnectDialog, 
     }
     frame.render_widget(
         Paragraph::new(
-            "Enter connect · Tab next field · Esc cancel · unit is used when the URL has none",
+            "Enter connects · Tab next field · Up/Down pick a recent target · Esc cancels",
         )
         .style(theme.dim),
         hint,
@@ -124,10 +125,16 @@ pub fn field(
     let mut text = text.clone();
     text.set_style(if focused { theme.text } else { theme.dim });
     text.set_cursor_line_style(ratatui::style::Style::default());
+    text.set_placeholder_style(theme.dim);
     if focused {
         text.set_cursor_style(theme.selection);
     } else {
         text.set_cursor_style(text.style());
     }
     frame.render_widget(&text, value);
+}
+
+/// The reason a URL was refused, without the list of forms it ends with.
+fn reason(why: &str) -> &str {
+    why.split("; targets look like").next().unwrap_or(why)
 }

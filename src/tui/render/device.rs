@@ -34,13 +34,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     };
     let meter_time = text("meter_time");
+    // Against this computer's clock when the poll began, not now: the
+    // data's age is no fault of the meter's clock.
     let offset = app
         .link
         .poll
         .as_ref()
-        .and_then(|p| p.text("meter_time"))
-        .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        .map(|t| offset_text(t - app.wall.naive_local()))
+        .and_then(|p| {
+            let t = p.text("meter_time")?;
+            let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+            Some(offset_text(t - p.time.naive_local()))
+        })
         .unwrap_or_default();
     let lines = vec![
         line("Name", text("meter_name")),
@@ -81,6 +85,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             format!("{} s", point(app, "replay_position_s", 1)),
         ));
         lines.push(line("Replay loops", point(app, "replay_loops", 0)));
+    }
+    if let Some(error) = &l.last_error {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<18}", "Last error"), theme.unit),
+            Span::styled(safe(error).into_owned(), theme.warning),
+        ]));
     }
     if let Some(poll) = &l.poll {
         for error in poll.errors.iter().take(3) {

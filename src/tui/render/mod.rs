@@ -92,10 +92,14 @@ fn tab_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let link = &app.link;
     let stale = link.stale(app.now);
-    let mut first = vec![Span::styled(
-        format!(" {} ", safe(&link.source_text())),
-        theme.status,
-    )];
+    // Most urgent first, so a narrow terminal cuts the least useful.
+    let mut first = Vec::new();
+    if stale {
+        first.push(Span::styled(
+            format!(" {STALE_GLYPH} STALE "),
+            stale_style(theme),
+        ));
+    }
     let state_style = if stale {
         theme.alarm
     } else if link.failing_since.is_some() {
@@ -115,12 +119,10 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(age) => first.push(Span::styled(format!(" age {} ", age_text(age)), theme.dim)),
         None => first.push(Span::styled(" no data yet ", theme.dim)),
     }
-    if stale {
-        first.push(Span::styled(
-            format!(" {STALE_GLYPH} STALE "),
-            stale_style(theme),
-        ));
-    }
+    first.push(Span::styled(
+        format!(" {} ", safe(&link.source_text())),
+        theme.status,
+    ));
     let mut second = Vec::new();
     match app.message() {
         Some(m) => second.push(Span::styled(
@@ -135,21 +137,46 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         },
     }
     let help = help_hint(app);
-    let [left, right] = Layout::horizontal([
-        Constraint::Min(1),
-        Constraint::Length(u16::try_from(help.chars().count()).unwrap_or(0)),
-    ])
-    .areas(area.rows().nth(1).unwrap_or_default());
+    let room = u16::try_from(help.chars().count())
+        .unwrap_or(u16::MAX)
+        .min(area.width / 3 * 2);
+    let [left, right] = Layout::horizontal([Constraint::Min(1), Constraint::Length(room)])
+        .areas(area.rows().nth(1).unwrap_or_default());
     frame.render_widget(Paragraph::new(Line::from(first)), area);
     frame.render_widget(Paragraph::new(Line::from(second)), left);
     frame.render_widget(Paragraph::new(help).style(theme.dim), right);
 }
 
 /// "? help", from the keymap in force.
+/// The screen's own keys and help's, from the keymap in force, so the hint
+/// can never disagree with it.
 fn help_hint(app: &App) -> String {
-    match &app.help_key {
-        Some(key) => format!(" {} help ", safe(key)),
-        None => String::new(),
+    use super::action::Command as C;
+    let commands: &[(C, &str)] = match app.screen {
+        Screen::Readings => &[(C::Pause, "pause"), (C::Connect, "connect")],
+        Screen::Waveform => &[(C::NextChannel, "channel"), (C::Freeze, "freeze")],
+        Screen::Wire => &[
+            (C::Pause, "pause"),
+            (C::Filter, "filter"),
+            (C::FilterKind, "kind"),
+            (C::Save, "save"),
+        ],
+        Screen::Device => &[(C::Reconnect, "reconnect"), (C::Connect, "connect")],
+    };
+    // Help first: a narrow terminal cuts the others.
+    let mut parts: Vec<String> = app
+        .help_key
+        .iter()
+        .map(|key| format!("{} help", safe(key)))
+        .collect();
+    parts.extend(commands.iter().filter_map(|(c, what)| {
+        let key = app.keymap.keys_for(*c).into_iter().next()?;
+        Some(format!("{} {what}", safe(&key)))
+    }));
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", parts.join("  "))
     }
 }
 

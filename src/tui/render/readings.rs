@@ -145,10 +145,10 @@ fn phase_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
     let widths = [
         Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(10),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
     ];
     let table = Table::new(rows, widths)
         .header(header)
@@ -175,6 +175,7 @@ pub fn power_factor(app: &App, pf: &str, p: &str, q: &str) -> String {
 fn system_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let style = value_style(app, theme);
     let line = |label: &str, value: String, unit: &str| {
+        let unit = if value == NOT_IN_PROFILE { "" } else { unit };
         Line::from(vec![
             Span::styled(format!("{label:<10}"), theme.unit),
             Span::styled(format!("{value:>9}"), style),
@@ -211,25 +212,35 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let outer = block(" Trends ", theme);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
-    for (trend, row) in app.trends.iter().zip(inner.rows()) {
+    let count = u16::try_from(app.trends.len()).unwrap_or(1).max(1);
+    let each = (inner.height / count).clamp(1, 4);
+    let rows = Layout::vertical(vec![Constraint::Length(each); app.trends.len()]).split(inner);
+    for (trend, row) in app.trends.iter().zip(rows.iter().copied()) {
         let [label, value, line] = Layout::horizontal([
             Constraint::Length(11),
             Constraint::Length(12),
             Constraint::Min(0),
         ])
         .areas(row);
+        let label = Rect {
+            height: label.height.min(1),
+            ..label
+        };
         frame.render_widget(Paragraph::new(trend.label).style(theme.unit), label);
         let latest = number(trend.values.back().copied(), 3);
         frame.render_widget(
             Paragraph::new(Line::from(latest).right_aligned()).style(value_style(app, theme)),
-            value,
+            Rect {
+                height: value.height.min(1),
+                ..value
+            },
         );
         let data = spark(trend, usize::from(line.width.saturating_sub(1)));
         frame.render_widget(
             Sparkline::default()
                 .data(&data)
-                .max(100)
-                .style(theme.phase[0]),
+                .max(SPARK_TOP)
+                .style(theme.text),
             Rect {
                 x: line.x.saturating_add(1),
                 width: line.width.saturating_sub(1),
@@ -239,7 +250,10 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-/// The last `width` values, scaled to 1..=100 between their least and
+/// The sparkline's scale: a steady value draws as the lowest eighth.
+const SPARK_TOP: u64 = 8 * 4;
+
+/// The last `width` values, scaled to 1..=SPARK_TOP between their least and
 /// greatest so a steady value shows as a low flat line, not nothing.
 fn spark(trend: &Trend, width: usize) -> Vec<u64> {
     let skip = trend.values.len().saturating_sub(width);
@@ -254,7 +268,8 @@ fn spark(trend: &Trend, width: usize) -> Vec<u64> {
         .iter()
         .map(|&v| {
             if span > 0.0 && span.is_finite() {
-                1 + ((v - lo) / span * 99.0).round().clamp(0.0, 99.0) as u64
+                let top = (SPARK_TOP - 1) as f64;
+                1 + ((v - lo) / span * top).round().clamp(0.0, top) as u64
             } else {
                 1
             }

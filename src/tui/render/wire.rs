@@ -77,15 +77,22 @@ fn frame_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .saturating_sub(wire.scroll.min(shown.len().saturating_sub(1)));
     let start = end.saturating_sub(rows);
     let width = usize::from(inner.width);
-    let lines: Vec<Line> = shown[start..end]
+    let visible = &shown[start..end];
+    // One hex column for the frames in view, so the decodes line up.
+    let hex_width = visible
         .iter()
-        .map(|f| frame_line(f, width, theme))
+        .map(|f| f.bytes.len().saturating_mul(3).saturating_sub(1))
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = visible
+        .iter()
+        .map(|f| frame_line(f, width, hex_width, theme))
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// One frame in columns: time, direction, gap, unit, function, CRC, hex, decode.
-fn frame_line<'a>(f: &TapFrame, width: usize, theme: &Theme) -> Line<'a> {
+fn frame_line<'a>(f: &TapFrame, width: usize, hex_width: usize, theme: &Theme) -> Line<'a> {
     let (arrow, style) = match f.direction {
         Direction::Sent => ("->", theme.sent),
         Direction::Received => ("<-", theme.received),
@@ -104,9 +111,9 @@ fn frame_line<'a>(f: &TapFrame, width: usize, theme: &Theme) -> Line<'a> {
     );
     let room = width.saturating_sub(head.chars().count());
     let full_hex = hex(&f.bytes);
-    let hex_room = (room / 2).min(full_hex.len());
+    let hex_room = (room / 2).min(hex_width);
     let hex_text = clip(&full_hex, hex_room);
-    let decode_room = room.saturating_sub(hex_text.chars().count() + 1);
+    let decode_room = room.saturating_sub(hex_room + 1);
     let decode = clip(&safe(&f.decode), decode_room);
     let error = is_error(f);
     let mark = if error { theme.alarm } else { style };
