@@ -25,6 +25,8 @@ struct Console {
     screen: Arc<Mutex<vt100::Parser>>,
     /// Everything the console wrote, as written.
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Set once the pty has nothing more to read (the console has ended).
+    read_all: Arc<std::sync::atomic::AtomicBool>,
     _state: tempfile::TempDir,
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
@@ -74,6 +76,8 @@ impl Console {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
         let (seen, kept) = (Arc::clone(&screen), Arc::clone(&raw));
+        let read_all = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = Arc::clone(&read_all);
         std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Ok(n) = reader.read(&mut chunk) {
@@ -83,6 +87,7 @@ impl Console {
                 seen.lock().unwrap().process(&chunk[..n]);
                 kept.lock().unwrap().extend_from_slice(&chunk[..n]);
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let keys = pair.master.take_writer().expect("pty writer");
         Console {
@@ -90,6 +95,7 @@ impl Console {
             keys,
             screen,
             raw,
+            read_all,
             _state: state,
             _master: pair.master,
         }
@@ -148,11 +154,16 @@ impl Console {
         self.child.lock().unwrap().try_wait()
     }
 
-    /// Waits for the console to end; its exit code.
+    /// Waits for the console to end and for all it wrote to be read; its
+    /// exit code.
     fn exit_code(&self) -> u32 {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child_status().expect("wait") {
+                while !self.read_all.load(std::sync::atomic::Ordering::SeqCst) {
+                    assert!(started.elapsed() < PATIENCE, "the pty never closed");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status.exit_code();
             }
             assert!(

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::action::{Action, Command, Effect};
 use super::keymap::Keymap;
 use crate::modbus::actor::{LinkCommand, LinkEvent, LinkHandle};
-use crate::modbus::link::{LinkError, LinkStats, Target};
+use crate::modbus::link::{LinkStats, Target};
 use crate::modbus::map::RegisterMap;
 use crate::modbus::tap::{Tap, TapCursor};
 
@@ -245,18 +245,18 @@ impl<C: Console> EventLoop<C> {
     }
 
     /// Connects to `target` (replacing the link in use) and polls its
-    /// `profile` at the interval; a profile that cannot be loaded is
-    /// reported as the link's error.
+    /// `profile` at the interval; a profile that cannot be loaded is said
+    /// in the status bar, and the link in use is kept.
     pub fn connect(&mut self, target: Target, profile: &str) {
         let map = match RegisterMap::load(profile) {
             Ok(map) => Arc::new(map),
             Err(e) => {
-                tracing::warn!("{target}: profile {profile}: {e}");
+                let text =
+                    crate::sanitize::for_terminal(&format!("{target}: profile {profile}: {e}"))
+                        .into_owned();
+                tracing::warn!("{text}");
                 self.pending
-                    .push_back(Action::Link(LinkEvent::Error(LinkError::Connect {
-                        target: target.to_string(),
-                        reason: format!("profile {profile}: {e}").into(),
-                    })));
+                    .push_back(Action::Message { text, alarm: true });
                 return;
             }
         };
