@@ -696,3 +696,30 @@ fn a_bad_profile_is_refused_before_the_screen_is_taken() {
     assert!(said.contains("no-such-profile"), "{said}");
     assert!(!said.contains("\x1b[?1049h"), "it drew anyway: {said:?}");
 }
+
+#[test]
+fn a_capture_is_replayed_here_and_read_over_modbus() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("feeder60.cfg");
+    let out = Command::new(binary())
+        .args(["synth", "--out"])
+        .arg(&capture)
+        .args(["--voltage", "120", "--freq", "60", "--duration", "2"])
+        .output()
+        .expect("run synth");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let capture = capture.display().to_string();
+    let mut console = Console::start(&["tui", "--capture", &capture]);
+    let screen = console.wait_for("read 120 V and 60 Hz", |s| {
+        reads_near(s, "V L-N", 120.0, 1.0) && reads_near(s, "Hz", 60.0, 0.05)
+    });
+    assert!(
+        screen.contains("embedded meter-core on 127.0.0.1:"),
+        "{screen}"
+    );
+    assert_eq!(console.quit_with("q"), 0);
+}
