@@ -63,6 +63,11 @@ impl Cli {
                 conflict,
                 "--json and --csv cannot be used together",
             )),
+            Some(Command::Tui(t)) if t.target.is_some() && t.capture.is_some() => Err(refuse(
+                "tui",
+                conflict,
+                "--target and --capture cannot be used together: --capture runs meter-core here",
+            )),
             Some(Command::Poll(p)) if p.json && p.csv => Err(refuse(
                 "poll",
                 conflict,
@@ -117,6 +122,11 @@ pub enum Command {
     Ports(PortsArgs),
     /// Find who answers on an unknown RS-485 line: baud, parity and unit id.
     Scan(ScanArgs),
+    /// The console: live readings, waveforms, the wire and the device, on
+    /// any meter (--target) or on meter-core run here (the default, or
+    /// --capture). Without a command, `meterscope` opens it on the
+    /// built-in feeder.
+    Tui(TuiArgs),
     /// Check the console's keymap and theme, and show what is in force and
     /// where each part came from.
     Config(ConfigArgs),
@@ -561,6 +571,50 @@ pub struct ScanArgs {
     /// One JSON list of what answered instead of a table.
     #[arg(long, env = "METERSCOPE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Targets as for poll:\n  \
+    tcp://HOST:PORT?unit=N&timeout=MS\n  \
+    rtu:///dev/ttyUSB0?baud=19200&parity=even&stop=1&unit=1&timeout=MS\n  \
+    rtu+tcp://HOST:PORT?unit=N\n\n\
+    Examples:\n  \
+    meterscope                                    (meter-core here, on the built-in feeder)\n  \
+    meterscope tui --target tcp://10.0.0.5 --profile powerlogic\n  \
+    meterscope tui --target rtu:///dev/ttyUSB0?unit=3 --interval 2s\n  \
+    meterscope tui --capture fault.cfg\n\n\
+    Keys: ? shows them. Logs go to the state directory (~/.local/state/meterscope/console.log).\n\n\
+    Exit status:\n  \
+    0  quit from the console\n  \
+    1  the console could not run: no terminal (use poll or monitor), a profile, \
+    target or capture refused\n  \
+    2  the command line was refused")]
+pub struct TuiArgs {
+    /// The meter to open; without it (and --capture), meter-core runs here
+    /// on the built-in feeder and the console reads it over Modbus TCP.
+    #[arg(long, value_name = "URL", env = "METERSCOPE_TARGET")]
+    pub target: Option<String>,
+    /// Run meter-core here on this capture (.cfg or .cff) and open the console on it.
+    #[arg(long, value_name = "FILE", env = "METERSCOPE_CAPTURE")]
+    pub capture: Option<PathBuf>,
+    /// Register map polled: a built-in profile name or a .ron file
+    /// [default: powerlogic with --target, meter-core for meter-core run here].
+    #[arg(long, value_name = "PROFILE", env = "METERSCOPE_PROFILE")]
+    pub profile: Option<String>,
+    /// Time from the start of one poll to the next (100ms to 1h).
+    #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
+          allow_hyphen_values = true, value_parser = duration_between(0.1, 3600.0))]
+    pub interval: f64,
+    /// Unit id to ask, in place of the target's (0 to 255; 0 on TCP only).
+    #[arg(long, value_name = "N", env = "METERSCOPE_UNIT", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u8))]
+    pub unit: Option<u8>,
+    /// Take the mouse: the wheel scrolls. Off by default, so the terminal's
+    /// own selection keeps working.
+    #[arg(long, env = "METERSCOPE_MOUSE", value_parser = BoolishValueParser::new())]
+    pub mouse: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
 }
 
 /// The console's keys and colours: shared by `tui` and `config`.
@@ -1024,10 +1078,40 @@ mod tests {
             ("synth", &["--out", "x.cfg"]),
             ("poll", &["--target", "t"]),
             ("scan", &["--port", "p"]),
+            ("tui", &[]),
         ] {
             let mut argv = vec!["meterscope", sub];
             argv.extend_from_slice(args);
             Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{sub}: {e}"));
         }
+    }
+
+    #[test]
+    fn the_console_opens_on_a_target_or_a_capture_not_both() {
+        let cli =
+            Cli::try_parse_from(["meterscope", "tui", "--target", "tcp://127.0.0.1:5020"]).unwrap();
+        cli.check().unwrap();
+        let Some(Command::Tui(args)) = &cli.command else {
+            panic!("{cli:?}")
+        };
+        assert_eq!(args.interval, 1.0);
+        assert_eq!((args.unit, args.mouse), (None, false));
+        let cli = Cli::try_parse_from([
+            "meterscope",
+            "tui",
+            "--target",
+            "tcp://127.0.0.1",
+            "--capture",
+            "c.cfg",
+        ])
+        .unwrap();
+        let err = cli.check().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+        assert!(err.to_string().contains("--target and --capture"), "{err}");
+        let err = Cli::try_parse_from(["meterscope", "tui", "--interval", "10ms"]).unwrap_err();
+        assert!(
+            err.to_string().contains("must be from 100ms to 1h"),
+            "{err}"
+        );
     }
 }

@@ -55,11 +55,14 @@ fn phasor(values: &[f64], spc: usize, cycles: usize, h: usize) -> (f64, f64) {
 }
 
 #[test]
-fn bare_run_prints_the_overview() {
-    let out = ok(&[]);
-    for command in ["info", "convert", "synth"] {
+fn help_prints_the_overview_and_a_bare_run_wants_a_terminal() {
+    let out = ok(&["--help"]);
+    for command in ["info", "convert", "synth", "tui"] {
         assert!(out.contains(command), "overview lists {command}: {out}");
     }
+    // Without a terminal the console is refused, with the way round.
+    let err = fails(&[]);
+    assert!(err.contains("meterscope poll"), "{err}");
 }
 
 #[test]

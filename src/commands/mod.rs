@@ -10,10 +10,11 @@ mod ports;
 mod scan;
 mod serve;
 pub(crate) mod synth;
+mod tui;
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
+use clap::Parser as _;
 
 use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg, ValuesArg};
 use crate::comtrade::{
@@ -27,14 +28,15 @@ pub fn run(cli: Cli) -> ExitCode {
         install_stderr_log();
     }
     let result = match cli.command {
-        None => {
-            // Until the console exists, a bare run shows what there is.
-            let mut command = Cli::command();
-            match command.print_long_help() {
-                Ok(()) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        }
+        // A bare run is the console on meter-core run here, with whatever
+        // the METERSCOPE_ variables of `tui` say.
+        None => match Cli::try_parse_from(["meterscope", "tui"]) {
+            Ok(Cli {
+                command: Some(Command::Tui(args)),
+            }) => tui::run(&args),
+            Ok(_) => Ok(()),
+            Err(e) => e.exit(),
+        },
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Synth(args)) => synth::run(&args),
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Some(Command::Ports(args)) => ports::run(&args),
         Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Tui(args)) => tui::run(&args),
         Some(Command::Config(args)) => config::run(&args),
     };
     match result {
@@ -84,6 +87,7 @@ fn headless(command: &Command) -> bool {
         | Command::Ports(_)
         | Command::Scan(_)
         | Command::Config(_) => true,
+        Command::Tui(_) => false,
     }
 }
 
