@@ -40,8 +40,27 @@ impl Console {
         Console::start_in(args, env, |_| {})
     }
 
+    /// An interactive shell with job control, for the console to run in.
+    fn shell() -> Console {
+        Console::spawn(
+            "bash",
+            &["--norc", "--noprofile", "-i"],
+            &[("PS1", "$ ")],
+            |_| {},
+        )
+    }
+
     /// The same, with the state directory prepared by `prepare` first.
     fn start_in(args: &[&str], env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Console {
+        Console::spawn(&binary().display().to_string(), args, env, prepare)
+    }
+
+    fn spawn(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Console {
         let (rows, cols) = (40, 120);
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -53,7 +72,7 @@ impl Console {
             .expect("open a pty");
         let state = tempfile::tempdir().unwrap();
         prepare(state.path());
-        let mut command = CommandBuilder::new(binary());
+        let mut command = CommandBuilder::new(program);
         command.args(args);
         for (key, _) in std::env::vars() {
             if key.starts_with("METERSCOPE_") || key == "NO_COLOR" {
@@ -722,4 +741,31 @@ fn a_capture_is_replayed_here_and_read_over_modbus() {
         "{screen}"
     );
     assert_eq!(console.quit_with("q"), 0);
+}
+
+#[test]
+fn ctrl_z_stops_the_console_under_a_shell_and_fg_brings_it_back_whole() {
+    if !peers(&["bash"]) {
+        return;
+    }
+    let mut shell = Console::shell();
+    shell.wait_for_text("$ ");
+    shell.press(&format!("{}\r", binary().display()));
+    shell.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    shell.press("\x1a");
+    // The shell has its terminal back, and says the job stopped.
+    let screen = shell.wait_for("stopped the job", |s| s.contains("Stopped"));
+    assert!(!screen.contains("▸1 Readings"), "{screen}");
+    shell.press("fg\r");
+    shell.wait_for("came back whole", |s| {
+        s.contains("▸1 Readings") && s.contains(" Trends ") && reads_near(s, "V L-N", 230.0, 10.0)
+    });
+    shell.press("q");
+    shell.wait_for_text("Quit meterscope?");
+    shell.press("y");
+    shell.wait_for("was back at the prompt", |s| {
+        !s.contains("▸1 Readings") && s.contains("$ ")
+    });
+    shell.press("exit\r");
+    assert_eq!(shell.exit_code(), 0);
 }
