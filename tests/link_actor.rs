@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use common::{Running, assert_close, binary, peers, pty_pair_in};
-use meterscope::modbus::actor::{BusId, LinkCommand, LinkEvent, LinkHandle, WireState};
+use meterscope::modbus::actor::{
+    BusId, JOB_QUEUE, LinkCommand, LinkEvent, LinkHandle, SendError, WireState,
+};
 use meterscope::modbus::link::{LinkError, Table, Target};
 use meterscope::modbus::map::RegisterMap;
 use meterscope::modbus::tap::push_crc;
@@ -610,4 +612,144 @@ async fn a_pause_with_the_event_channel_full_blocks_no_read() {
         .await
         .expect("the link stops")
         .unwrap();
+}
+
+/// A device that holds its first answer, on loopback TCP.
+async fn holding_device() -> (u16, SlowFirst) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (device, side) = slow_first();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(side.clone_side().serve(socket, false));
+        }
+    });
+    (port, device)
+}
+
+fn read_command() -> (LinkCommand, oneshot::Receiver<Result<Vec<u16>, LinkError>>) {
+    let (reply, answer) = oneshot::channel();
+    let command = LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    };
+    (command, answer)
+}
+
+/// While a request is out, reads fill the actor's queue and then the
+/// command channel, and the handle says the link is busy; a pause still
+/// gets through, and every read taken is answered in turn.
+#[tokio::test]
+async fn a_full_queue_pushes_back_and_control_still_gets_through() {
+    let (port, mut device) = holding_device().await;
+    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let (events_tx, mut events) = mpsc::channel(256);
+    let link = LinkHandle::spawn(target, events_tx);
+    let (command, first) = read_command();
+    link.send(command).await.unwrap();
+    assert_eq!(device.requests.recv().await, Some(1));
+    let mut answers = Vec::new();
+    let mut busy_in_a_row = 0;
+    // Each refusal gives the actor turns to take what it has room for.
+    while busy_in_a_row < 2 && answers.len() < 10 * JOB_QUEUE {
+        let (command, answer) = read_command();
+        match link.try_send(command) {
+            Ok(()) => {
+                answers.push(answer);
+                busy_in_a_row = 0;
+            }
+            Err(error) => {
+                assert_eq!(error, SendError::Busy);
+                busy_in_a_row += 1;
+                for _ in 0..50 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+    assert_eq!(answers.len(), 2 * JOB_QUEUE);
+    link.try_send(LinkCommand::Pause).unwrap();
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Paused).await;
+    device.release.notify_one();
+    assert_eq!(first.await.unwrap(), Ok(vec![1]));
+    for (k, answer) in answers.into_iter().enumerate() {
+        assert_eq!(answer.await.unwrap(), Ok(vec![k as u16 + 2]));
+    }
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    let (command, _) = read_command();
+    assert_eq!(link.try_send(command), Err(SendError::Gone));
+}
+
+/// A poll under way when a reconnect or a shutdown is asked is answered
+/// with why it ended, not left unanswered.
+#[tokio::test]
+async fn a_poll_dropped_for_a_command_says_why() {
+    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
+    for (command, reconnect) in [
+        (LinkCommand::Reconnect, true),
+        (LinkCommand::Shutdown, false),
+    ] {
+        let (port, mut device) = holding_device().await;
+        let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+        let (events_tx, _events) = mpsc::channel(64);
+        let link = LinkHandle::spawn(target, events_tx);
+        let polling = {
+            let link = link.clone();
+            let map = Arc::clone(&map);
+            tokio::spawn(async move { link.poll_once(map, 1).await })
+        };
+        assert_eq!(device.requests.recv().await, Some(1));
+        link.send(command).await.unwrap();
+        let (poll, _) = polling.await.unwrap().expect("answered");
+        assert_eq!(
+            (poll.coverage.asked, poll.coverage.read),
+            (map.reads().len() as u64, 0)
+        );
+        assert_eq!(poll.errors.len(), 1, "{poll:?}");
+        assert_eq!(poll.errors[0].not_asked, map.reads().len() - 1);
+        match &poll.errors[0].error {
+            LinkError::Io { reason, .. } if reconnect => {
+                assert_eq!(reason.message, "the poll was dropped to connect again")
+            }
+            LinkError::Stopped { .. } if !reconnect => {}
+            other => panic!("{other:?}"),
+        }
+        device.release.notify_one();
+    }
+}
+
+/// Blocks asked through the handle of a stopped link say it stopped, not
+/// that a connection will be rebuilt.
+#[tokio::test]
+async fn blocks_asked_of_a_stopped_link_say_it_stopped() {
+    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
+        .parse()
+        .unwrap();
+    let (events_tx, mut events) = mpsc::channel(64);
+    let link = LinkHandle::spawn(target.clone(), events_tx);
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    let mut seen = Vec::new();
+    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    let map = RegisterMap::load("powerlogic").unwrap();
+    let poll = link
+        .poll_by_blocks(&map, 1, |_| Ok::<(), ()>(()))
+        .await
+        .unwrap();
+    assert_eq!(poll.errors.len(), 1, "{poll:?}");
+    assert_eq!(poll.errors[0].not_asked, map.reads().len() - 1);
+    assert_eq!(
+        poll.errors[0].error,
+        LinkError::Stopped {
+            target: target.to_string()
+        }
+    );
+    assert_eq!(
+        poll.errors[0].error.to_string(),
+        format!("{target}: the link has stopped")
+    );
 }

@@ -186,13 +186,33 @@ impl Tell {
 #[error("the link has stopped")]
 pub struct LinkGone;
 
+/// Why a command sent without waiting was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("the link has stopped")]
+    Gone,
+    /// As many reads and polls are waiting as the link holds: ask again
+    /// later. Control commands have room of their own.
+    #[error("the link is busy: too many reads and polls are waiting")]
+    Busy,
+}
+
+impl From<LinkGone> for SendError {
+    fn from(_: LinkGone) -> SendError {
+        SendError::Gone
+    }
+}
+
 /// Commands in; events went to the sender given at spawn; stats and the
 /// tap are shared.
 #[derive(Debug, Clone)]
 pub struct LinkHandle {
     pub bus: BusId,
     pub target: Target,
+    /// Reads and polls, which wait their turn on the wire.
     commands: mpsc::Sender<LinkCommand>,
+    /// Everything else, taken however many reads wait.
+    control: mpsc::Sender<LinkCommand>,
     pub stats: watch::Receiver<LinkStats>,
     pub tap: Arc<Tap>,
     /// Where the link stands; events tell the changes, this keeps them.
@@ -207,9 +227,11 @@ impl LinkHandle {
         link.publish_to(published);
         let tap = Arc::clone(link.tap());
         let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
+        let (control, control_inbox) = mpsc::channel(CONTROL_QUEUE);
         let (state_tx, state) = watch::channel(LinkState::default());
         let actor = Actor {
             commands: inbox,
+            control: control_inbox,
             events: Tell {
                 events,
                 state: Arc::new(state_tx),
@@ -225,6 +247,7 @@ impl LinkHandle {
             bus: BusId::of(&target),
             target,
             commands,
+            control,
             stats,
             tap,
             state,
@@ -256,13 +279,29 @@ impl LinkHandle {
         answer.await.map_err(|_| LinkGone)
     }
 
+    /// Waits while as many reads and polls wait as the link holds.
     pub async fn send(&self, command: LinkCommand) -> Result<(), LinkGone> {
-        self.commands.send(command).await.map_err(|_| LinkGone)
+        self.channel_for(&command)
+            .send(command)
+            .await
+            .map_err(|_| LinkGone)
     }
 
     /// For a caller that must not wait (the console's update loop).
-    pub fn try_send(&self, command: LinkCommand) -> Result<(), LinkGone> {
-        self.commands.try_send(command).map_err(|_| LinkGone)
+    pub fn try_send(&self, command: LinkCommand) -> Result<(), SendError> {
+        self.channel_for(&command)
+            .try_send(command)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
+            })
+    }
+
+    fn channel_for(&self, command: &LinkCommand) -> &mpsc::Sender<LinkCommand> {
+        match command {
+            LinkCommand::Read { .. } | LinkCommand::PollOnce { .. } => &self.commands,
+            _ => &self.control,
+        }
     }
 
     /// One read, waited for.
@@ -286,8 +325,14 @@ impl LinkHandle {
     }
 }
 
-/// Commands a handle queues before `send` waits.
+/// Reads and polls a handle queues before `send` waits, beyond the
+/// actor's own queue.
 const COMMAND_QUEUE: usize = 64;
+/// Reads and polls the actor holds; past them it takes only control
+/// commands, and the command queue fills.
+pub const JOB_QUEUE: usize = 64;
+/// Control commands a handle queues before `send` waits.
+const CONTROL_QUEUE: usize = 16;
 
 /// A profile polled every `every`.
 struct Plan {
@@ -339,6 +384,7 @@ enum Next {
 
 struct Actor {
     commands: mpsc::Receiver<LinkCommand>,
+    control: mpsc::Receiver<LinkCommand>,
     events: Tell,
     plan: Option<Plan>,
     paused: bool,
@@ -388,11 +434,32 @@ impl BlockReader for ThroughHandle<'_> {
         let (table, address, count) = block_request(block);
         match self.handle.read(self.unit, table, address, count).await {
             Ok(result) => result,
-            Err(gone) => Err(LinkError::Io {
+            Err(LinkGone) => Err(LinkError::Stopped {
                 target: self.handle.target.to_string(),
-                reason: gone.to_string().into(),
             }),
         }
+    }
+}
+
+/// Why a read or poll under way was dropped for a command, when one was.
+fn dropped_for(next: Next, link: &Link, what: &str) -> Option<LinkError> {
+    let target = link.target().to_string();
+    match next {
+        Next::CarryOn => None,
+        Next::Reconnect => Some(LinkError::Io {
+            target,
+            reason: format!("the {what} was dropped to connect again").into(),
+        }),
+        Next::Stop => Some(LinkError::Stopped { target }),
+    }
+}
+
+/// Every block of a poll that could not go on fails with its reason.
+struct Failing(LinkError);
+
+impl BlockReader for Failing {
+    async fn read_block(&mut self, _: Read) -> Result<Vec<u16>, LinkError> {
+        Err(self.0.clone())
     }
 }
 
@@ -445,7 +512,7 @@ impl Actor {
                     };
                     tokio::select! {
                         biased;
-                        command = self.commands.recv() => self.take(command).await,
+                        command = self.recv() => self.take(command),
                         () = sleep_until(wake) => Next::CarryOn,
                     }
                 }
@@ -498,8 +565,19 @@ impl Actor {
         None
     }
 
+    /// The next command: a control command first, a read or poll only
+    /// while the queue has room. `None` when every handle is gone.
+    async fn recv(&mut self) -> Option<LinkCommand> {
+        let room = self.queue.len() < JOB_QUEUE;
+        tokio::select! {
+            biased;
+            command = self.control.recv() => command,
+            command = self.commands.recv(), if room => command,
+        }
+    }
+
     /// Takes a command; `None` means every handle is gone.
-    async fn take(&mut self, command: Option<LinkCommand>) -> Next {
+    fn take(&mut self, command: Option<LinkCommand>) -> Next {
         let Some(command) = command else {
             return Next::Stop;
         };
@@ -565,7 +643,7 @@ impl Actor {
                 biased;
                 done = &mut work => return Ok(done),
                 () = &mut abandoned => return Err(Next::CarryOn),
-                command = self.commands.recv() => match self.take(command).await {
+                command = self.recv() => match self.take(command) {
                     Next::CarryOn => {}
                     other => return Err(other),
                 },
@@ -597,11 +675,8 @@ impl Actor {
                         Next::CarryOn
                     }
                     Err(next) => {
-                        if next == Next::Reconnect {
-                            let _ = reply.send(Err(LinkError::Io {
-                                target: link.target().to_string(),
-                                reason: "the read was dropped to connect again".into(),
-                            }));
+                        if let Some(error) = dropped_for(next, link, "read") {
+                            let _ = reply.send(Err(error));
                         }
                         next
                     }
@@ -645,7 +720,18 @@ impl Actor {
                         Next::CarryOn
                     }
                     Ok(Err(never)) => match never {},
-                    Err(next) => next,
+                    Err(next) => {
+                        if let (Some(reply), Some(error)) = (reply, dropped_for(next, link, "poll"))
+                        {
+                            let mut failing = Failing(error);
+                            let done = poll_map(&map, &mut failing, |_| Ok::<(), Infallible>(()));
+                            let Ok(poll) = done.await;
+                            {
+                                let _ = reply.send((poll, link.stats()));
+                            }
+                        }
+                        next
+                    }
                 }
             }
             Job::Connect => match self.alongside(link.connect(), std::future::pending()).await {

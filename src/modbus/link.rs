@@ -113,6 +113,10 @@ pub enum LinkError {
         registers: String,
         answer: BadAnswer,
     },
+    /// The link's actor has ended (shut down, or every handle dropped):
+    /// nothing more is read through it.
+    #[error("{target}: the link has stopped")]
+    Stopped { target: String },
 }
 
 /// Why a connection could not be made or broke: the words a technician
@@ -206,7 +210,10 @@ impl LinkError {
     /// stops asking at such an error rather than waiting out each block.
     pub fn link_is_down(&self) -> bool {
         match self {
-            LinkError::Connect { .. } | LinkError::Timeout { .. } | LinkError::Io { .. } => true,
+            LinkError::Connect { .. }
+            | LinkError::Timeout { .. }
+            | LinkError::Io { .. }
+            | LinkError::Stopped { .. } => true,
             LinkError::Exception { code, .. } => matches!(code, 0x0A | 0x0B),
             LinkError::Mismatch { .. } => false,
         }
@@ -257,6 +264,24 @@ pub struct Latency {
 
 /// Latencies kept for the percentiles.
 const LATENCY_MEMORY: usize = 4096;
+
+/// The percentiles of `latencies`, to the microsecond: finer is the
+/// clock's noise, not the meter's.
+fn latency_of(latencies: &[f64]) -> Latency {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
+    };
+    let us = |ms: Option<f64>| ms.map(|ms| (ms * 1e3).round() / 1e3);
+    Latency {
+        min: us(sorted.first().copied()),
+        p50: us(at(0.5)),
+        p95: us(at(0.95)),
+        p99: us(at(0.99)),
+        max: us(sorted.last().copied()),
+    }
+}
 
 /// A byte stream a link talks over: a TCP socket or a serial port.
 trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -397,7 +422,10 @@ pub struct Link {
     stats: LinkStats,
     latencies: Vec<f64>,
     next_latency: usize,
-    connected_before: bool,
+    /// The percentiles of `latencies`, worked out as each is recorded.
+    latency: Latency,
+    /// Copies of the counters sent to the watch.
+    publications: u64,
     /// Connections made, the first one included.
     connections: u64,
     /// When to try connecting again after a failed attempt, or (RTU) when
@@ -405,9 +433,6 @@ pub struct Link {
     retry_at: Option<tokio::time::Instant>,
     backoff: Backoff,
     transaction: u16,
-    /// Reconnections not yet told: after mismatched answers every block
-    /// connects again, and one note says so for them all.
-    unreported_reconnects: u64,
     /// Set while a request is on the wire. A read dropped before its
     /// answer leaves it set, and the connection is then never used again:
     /// the late answer may still be coming.
@@ -440,12 +465,12 @@ impl Link {
             stats: LinkStats::default(),
             latencies: Vec::new(),
             next_latency: 0,
-            connected_before: false,
+            latency: Latency::default(),
+            publications: 0,
             connections: 0,
             retry_at: None,
             backoff: CONNECT_BACKOFF,
             transaction: 0,
-            unreported_reconnects: 0,
             in_flight: false,
             sent_at: None,
             published: None,
@@ -458,25 +483,16 @@ impl Link {
         self.published = Some(watch);
     }
 
-    fn publish(&self) {
+    /// Once per request or connection: each is a copy of the counters.
+    fn publish(&mut self) {
         if let Some(watch) = &self.published {
             watch.send_replace(self.stats());
+            self.publications += 1;
         }
     }
 
     pub fn target(&self) -> &Target {
         &self.target
-    }
-
-    /// Things worth telling the person watching (reconnections), since the
-    /// last call: one line at most.
-    pub fn take_notes(&mut self) -> Vec<String> {
-        let target = self.target.to_string();
-        match std::mem::take(&mut self.unreported_reconnects) {
-            0 => Vec::new(),
-            1 => vec![format!("{target}: connected again")],
-            n => vec![format!("{target}: connected again ({n} times)")],
-        }
     }
 
     /// Every frame this link has sent and received.
@@ -512,6 +528,8 @@ impl Link {
             self.in_flight = false;
             self.poison();
             self.quiet_for_a_late_answer();
+            // The noise the tap counted on the dropped exchange.
+            self.publish();
         }
     }
 
@@ -543,6 +561,7 @@ impl Link {
             self.quiet_for_a_late_answer();
         }
         self.backoff.reset();
+        self.publish();
     }
 
     pub fn stats(&self) -> LinkStats {
@@ -552,20 +571,7 @@ impl Link {
         stats.bytes_received = counts.bytes_received;
         stats.crc_errors = counts.crc_errors;
         stats.noise_bytes = counts.noise_bytes;
-        let mut sorted = self.latencies.clone();
-        sorted.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
-        };
-        // To the microsecond: finer is the clock's noise, not the meter's.
-        let us = |ms: Option<f64>| ms.map(|ms| (ms * 1e3).round() / 1e3);
-        stats.latency_ms = Latency {
-            min: us(sorted.first().copied()),
-            p50: us(at(0.5)),
-            p95: us(at(0.95)),
-            p99: us(at(0.99)),
-            max: us(sorted.last().copied()),
-        };
+        stats.latency_ms = self.latency.clone();
         stats
     }
 
@@ -605,7 +611,6 @@ impl Link {
             return Err(LinkError::Io { target, reason });
         }
         self.stats.requests += 1;
-        self.publish();
         let before = self.tap.counts();
         let started = Instant::now();
         self.sent_at = Some(tokio::time::Instant::now());
@@ -683,6 +688,7 @@ impl Link {
             self.latencies[self.next_latency] = ms;
             self.next_latency = (self.next_latency + 1) % LATENCY_MEMORY;
         }
+        self.latency = latency_of(&self.latencies);
     }
 
     fn io_error(&self, reason: Reason) -> LinkError {
@@ -751,11 +757,9 @@ impl Link {
                 });
             }
         };
-        if self.connected_before {
+        if self.connections > 0 {
             self.stats.reconnects += 1;
-            self.unreported_reconnects += 1;
         }
-        self.connected_before = true;
         self.connections += 1;
         self.retry_at = None;
         self.connection = Some(connection);
@@ -1002,11 +1006,44 @@ mod tests {
         });
     }
 
+    /// Each read copies the counters out once, at its end.
+    #[test]
+    fn a_read_publishes_its_counters_once() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 12];
+                while socket.read_exact(&mut request).await.is_ok() {
+                    let answer = [request[0], request[1], 0, 0, 0, 5, 1, 3, 2, 0x12, 0x34];
+                    if socket.write_all(&answer).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut link = Link::new(format!("tcp://127.0.0.1:{port}").parse().unwrap());
+            let (watch, stats) = watch::channel(LinkStats::default());
+            link.publish_to(watch);
+            link.connect().await.unwrap();
+            let before = link.publications;
+            for _ in 0..3 {
+                assert_eq!(link.read(1, Table::Holding, 0, 1).await, Ok(vec![0x1234]));
+            }
+            assert_eq!(link.publications - before, 3);
+            let stats = stats.borrow().clone();
+            assert_eq!((stats.requests, stats.responses), (3, 3));
+            assert!(stats.latency_ms.max.is_some());
+        });
+    }
+
     #[test]
     fn latencies_are_kept_to_the_microsecond() {
-        let mut link = Link::new("tcp://127.0.0.1:1".parse().unwrap());
-        link.latencies = vec![1.281_907_000_000_000_1, 0.000_4, 12.345_5];
-        let latency = link.stats().latency_ms;
+        let latency = latency_of(&[1.281_907_000_000_000_1, 0.000_4, 12.345_5]);
         assert_eq!(
             [latency.min, latency.p50, latency.max],
             [Some(0.0), Some(1.282), Some(12.346)]
