@@ -826,3 +826,17 @@ fn the_connect_dialog_moves_to_another_meter_and_remembers_it() {
     }
     assert_eq!(console.quit_with("q"), 0);
 }
+
+#[test]
+fn meter_core_here_answers_the_unit_asked() {
+    let mut console = Console::start(&["tui", "--unit", "9"]);
+    console.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    console.press("3");
+    console.wait_for("asked and heard unit 9", |s| {
+        s.lines()
+            .any(|l| l.contains(" -> ") && l.contains("   9 03"))
+            && s.lines()
+                .any(|l| l.contains(" <- ") && l.contains("   9 03"))
+    });
+    assert_eq!(console.quit_with("q"), 0);
+}
