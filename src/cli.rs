@@ -605,7 +605,8 @@ pub struct TuiArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", env = "METERSCOPE_INTERVAL",
           allow_hyphen_values = true, value_parser = duration_between(0.1, 3600.0))]
     pub interval: f64,
-    /// Unit id to ask, in place of the target's (0 to 255; 0 on TCP only).
+    /// Unit id to ask, in place of the target's (0 to 255; 0 on TCP only);
+    /// for meter-core run here, the unit it answers (1 to 247).
     #[arg(long, value_name = "N", env = "METERSCOPE_UNIT", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u8))]
     pub unit: Option<u8>,

@@ -27,7 +27,7 @@ struct Console {
     raw: Arc<Mutex<Vec<u8>>>,
     /// Set once the pty has nothing more to read (the console has ended).
     read_all: Arc<std::sync::atomic::AtomicBool>,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
@@ -40,8 +40,27 @@ impl Console {
         Console::start_in(args, env, |_| {})
     }
 
+    /// An interactive shell with job control, for the console to run in.
+    fn shell() -> Console {
+        Console::spawn(
+            "bash",
+            &["--norc", "--noprofile", "-i"],
+            &[("PS1", "$ ")],
+            |_| {},
+        )
+    }
+
     /// The same, with the state directory prepared by `prepare` first.
     fn start_in(args: &[&str], env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Console {
+        Console::spawn(&binary().display().to_string(), args, env, prepare)
+    }
+
+    fn spawn(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Console {
         let (rows, cols) = (40, 120);
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -53,7 +72,7 @@ impl Console {
             .expect("open a pty");
         let state = tempfile::tempdir().unwrap();
         prepare(state.path());
-        let mut command = CommandBuilder::new(binary());
+        let mut command = CommandBuilder::new(program);
         command.args(args);
         for (key, _) in std::env::vars() {
             if key.starts_with("METERSCOPE_") || key == "NO_COLOR" {
@@ -96,9 +115,13 @@ impl Console {
             screen,
             raw,
             read_all,
-            _state: state,
+            state,
             _master: pair.master,
         }
+    }
+
+    fn state_path(&self) -> &Path {
+        self.state.path()
     }
 
     fn contents(&self) -> String {
@@ -721,5 +744,99 @@ fn a_capture_is_replayed_here_and_read_over_modbus() {
         screen.contains("embedded meter-core on 127.0.0.1:"),
         "{screen}"
     );
+    assert_eq!(console.quit_with("q"), 0);
+}
+
+#[test]
+fn ctrl_z_stops_the_console_under_a_shell_and_fg_brings_it_back_whole() {
+    if !peers(&["bash"]) {
+        return;
+    }
+    let mut shell = Console::shell();
+    shell.wait_for_text("$ ");
+    shell.press(&format!("{}\r", binary().display()));
+    shell.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    shell.press("\x1a");
+    // The shell has its terminal back, and says the job stopped.
+    let screen = shell.wait_for("stopped the job", |s| s.contains("Stopped"));
+    assert!(!screen.contains("▸1 Readings"), "{screen}");
+    shell.press("fg\r");
+    shell.wait_for("came back whole", |s| {
+        s.contains("▸1 Readings") && s.contains(" Trends ") && reads_near(s, "V L-N", 230.0, 10.0)
+    });
+    shell.press("q");
+    shell.wait_for_text("Quit meterscope?");
+    shell.press("y");
+    shell.wait_for("was back at the prompt", |s| {
+        !s.contains("▸1 Readings") && s.contains("$ ")
+    });
+    shell.press("exit\r");
+    assert_eq!(shell.exit_code(), 0);
+}
+
+/// `meterscope serve` on a free port with `wave` options; its port.
+fn serve_wave(wave: &[&str]) -> (Running, u16) {
+    let mut child = Command::new(binary())
+        .args(["serve", "--tcp", "127.0.0.1:0"])
+        .args(wave)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start meterscope serve");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&line).into_owned();
+    let port = line
+        .trim()
+        .strip_prefix("listening tcp 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("serve said {line:?}"));
+    (Running(child), port)
+}
+
+#[test]
+fn the_connect_dialog_moves_to_another_meter_and_remembers_it() {
+    let (_other, port) = serve_wave(&["--voltage", "120", "--freq", "60"]);
+    let mut console = Console::start(&[]);
+    console.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    console.press("c");
+    console.wait_for_text("used when the URL has no unit=");
+    // The target field holds the meter in use: emptied, then typed.
+    console.press("\x01\x0b");
+    let target = format!("tcp://127.0.0.1:{port}");
+    console.press(&target);
+    console.press("\r");
+    let screen = console.wait_for("read the other meter", |s| {
+        reads_near(s, "V L-N", 120.0, 1.0) && reads_near(s, "Hz", 60.0, 0.05)
+    });
+    assert!(screen.contains(&format!("{target}?unit=1")), "{screen}");
+    let recent = console.state_path().join("meterscope/recent-targets.json");
+    let started = Instant::now();
+    loop {
+        let kept = std::fs::read_to_string(&recent).unwrap_or_default();
+        if kept.contains(&format!("{target}?unit=1")) {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "not remembered: {kept:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(console.quit_with("q"), 0);
+}
+
+#[test]
+fn meter_core_here_answers_the_unit_asked() {
+    let mut console = Console::start(&["tui", "--unit", "9"]);
+    console.wait_for("read 230 V", |s| reads_near(s, "V L-N", 230.0, 10.0));
+    console.press("3");
+    console.wait_for("asked and heard unit 9", |s| {
+        s.lines()
+            .any(|l| l.contains(" -> ") && l.contains("   9 03"))
+            && s.lines()
+                .any(|l| l.contains(" <- ") && l.contains("   9 03"))
+    });
     assert_eq!(console.quit_with("q"), 0);
 }

@@ -104,11 +104,24 @@ async fn run(options: Options, state: &Path, log: &Path) -> Result<(), ConsoleEr
     let (mut target, meter) = match options.meter {
         Meter::Target(target) => (target, None),
         Meter::Embedded(source) => {
-            let here = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let meter = embedded::start(source, here).await?;
+            // meter-core answers the unit the console asks, and what its
+            // servers report goes to the console's log.
+            let events: crate::modbus::server::Events = std::sync::Arc::new(|event| {
+                tracing::info!("meter-core: {event}");
+            });
+            let meter = embedded::start_with(
+                source,
+                embedded::Options {
+                    tcp: Some("127.0.0.1:0".into()),
+                    unit: options.unit.unwrap_or(1),
+                    events: Some(events),
+                    ..embedded::Options::default()
+                },
+            )
+            .await?;
             tracing::info!("meter-core runs here on {}", meter.address);
             let address = meter.address.to_string();
-            let target = format!("tcp://{address}?unit=1")
+            let target = format!("tcp://{address}?unit={}", options.unit.unwrap_or(1))
                 .parse::<Target>()
                 .map_err(|e| ConsoleError::EmbeddedTarget {
                     address,
