@@ -411,8 +411,9 @@ pub const FEEDER_SECONDS: f64 = 30.0;
 /// The built-in feeder meter-core replays when given nothing else: a 230 V,
 /// 50 Hz three-phase supply to a lagging load (displacement pf 0.87), the
 /// voltage lightly distorted (3rd, 5th, 7th) and the current far more, as a
-/// rectifier load draws it, with one sag of phase A to 70 % for 0.3 s in
-/// each 30 s. 128 samples a cycle keeps it small enough to build in a
+/// rectifier load draws it, with one sag of phase A to 70 % for 2.5 s in
+/// each 30 s: as long as a motor start pulls it, so a poll every second
+/// sees it more than once. 128 samples a cycle keeps it small enough to build in a
 /// blink and still resolves every harmonic it carries.
 pub fn feeder() -> SynthSpec {
     SynthSpec {
@@ -426,7 +427,7 @@ pub fn feeder() -> SynthSpec {
             kind: DisturbanceKind::Sag,
             phases: vec![0],
             start: 20.0,
-            duration: 0.3,
+            duration: 2.5,
             depth: 70.0,
         }],
         duration: FEEDER_SECONDS,
