@@ -9,6 +9,7 @@ pub mod comtrade;
 pub mod meter;
 pub mod modbus;
 pub mod report;
+pub mod ron_file;
 pub mod sanitize;
 pub mod shutdown;
 pub mod tui;

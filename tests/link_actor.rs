@@ -121,30 +121,105 @@ async fn wait_for_event(
 /// Long past anything the tests wait for, short of a test run hanging.
 const HANG: Duration = Duration::from_secs(60);
 
+fn tcp(port: u16) -> Target {
+    format!("tcp://127.0.0.1:{port}").parse().unwrap()
+}
+
+/// A TCP target nothing listens on.
+fn refusing() -> Target {
+    tcp(closed_port())
+}
+
+/// One register read, its answer to come on the receiver.
+fn read_command() -> (LinkCommand, oneshot::Receiver<Result<Vec<u16>, LinkError>>) {
+    let (reply, answer) = oneshot::channel();
+    let command = LinkCommand::Read {
+        unit: 1,
+        table: Table::Holding,
+        address: 0,
+        count: 1,
+        reply,
+    };
+    (command, answer)
+}
+
+/// Sends a one-register read and gives back where its answer comes.
+async fn send_read(link: &LinkHandle) -> oneshot::Receiver<Result<Vec<u16>, LinkError>> {
+    let (command, answer) = read_command();
+    link.send(command).await.unwrap();
+    answer
+}
+
+/// Waits for the error a read dropped mid-flight raises.
+async fn wait_for_dropped_read(events: &mut mpsc::Receiver<LinkEvent>, seen: &mut Vec<LinkEvent>) {
+    wait_for_event(events, seen, |e| {
+        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
+            if reason.message == "a request was dropped before its answer came")
+    })
+    .await;
+}
+
+async fn shut_down(
+    link: &LinkHandle,
+    events: &mut mpsc::Receiver<LinkEvent>,
+    seen: &mut Vec<LinkEvent>,
+) {
+    link.send(LinkCommand::Shutdown).await.unwrap();
+    wait_for_event(events, seen, |e| *e == LinkEvent::Stopped).await;
+}
+
+fn assert_refused(result: Result<Vec<u16>, LinkError>) {
+    match result {
+        Err(LinkError::Connect { reason, .. }) => {
+            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Asks the link to poll unit 1 with the powerlogic profile every `every`.
+async fn poll_powerlogic(link: &LinkHandle, every: Duration) -> Arc<RegisterMap> {
+    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
+    link.send(LinkCommand::Poll {
+        map: Arc::clone(&map),
+        unit: 1,
+        every,
+    })
+    .await
+    .unwrap();
+    map
+}
+
+/// A socat pty pair in a directory of its own: the directory, the pair,
+/// the link's end, and the device's end opened at 19200 baud. None where
+/// socat is missing.
+fn serial_line() -> Option<(
+    tempfile::TempDir,
+    Running,
+    String,
+    tokio_serial::SerialStream,
+)> {
+    if !peers(&["socat"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pair, ours, theirs) = pty_pair_in(dir.path());
+    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
+        .expect("open the device's end");
+    Some((dir, pair, ours, port))
+}
+
 /// Starts a read, drops it once its request is on the wire, lets the
 /// device's late answer to it come, and reads twice more: the answers are
 /// those of the second and third requests, over a new connection.
 async fn a_dropped_read_leaves_the_link_disconnected(target: Target, mut device: SlowFirst) {
     let (events_tx, mut events) = mpsc::channel(64);
     let link = LinkHandle::spawn(target, events_tx);
-    let (reply, answer) = oneshot::channel();
-    link.send(LinkCommand::Read {
-        unit: 1,
-        table: Table::Holding,
-        address: 0,
-        count: 1,
-        reply,
-    })
-    .await
-    .unwrap();
+    let answer = send_read(&link).await;
     assert_eq!(device.requests.recv().await, Some(1));
     drop(answer);
     let mut seen = Vec::new();
-    wait_for_event(&mut events, &mut seen, |e| {
-        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
-            if reason.message == "a request was dropped before its answer came")
-    })
-    .await;
+    wait_for_dropped_read(&mut events, &mut seen).await;
     device.release.notify_one();
     device.late_answer_written.recv().await.unwrap();
 
@@ -168,34 +243,22 @@ async fn a_dropped_read_leaves_the_link_disconnected(target: Target, mut device:
     );
     wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Reconnected).await;
     assert_eq!(seen[0], LinkEvent::Connected, "{seen:?}");
-    link.send(LinkCommand::Shutdown).await.unwrap();
-    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    shut_down(&link, &mut events, &mut seen).await;
 }
 
 #[tokio::test]
 async fn a_dropped_read_on_tcp_leaves_the_link_disconnected() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (device, side) = slow_first();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(side.clone_side().serve(socket, false));
-        }
-    });
-    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let (port, device) = holding_device().await;
+    let target = tcp(port);
     assert_eq!(BusId::of(&target), BusId(format!("127.0.0.1:{port}")));
     a_dropped_read_leaves_the_link_disconnected(target, device).await;
 }
 
 #[tokio::test]
 async fn a_dropped_read_on_an_rtu_line_leaves_the_link_disconnected() {
-    if !peers(&["socat"]) {
+    let Some((_dir, _pair, ours, port)) = serial_line() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (_pair, ours, theirs) = pty_pair_in(dir.path());
-    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
-        .expect("open the device's end");
+    };
     let (device, side) = slow_first();
     tokio::spawn(side.serve(port, true));
     let target: Target = format!("rtu://{ours}?baud=19200&parity=none")
@@ -212,17 +275,10 @@ fn closed_port() -> u16 {
 
 #[tokio::test]
 async fn a_refused_connection_keeps_its_kind() {
-    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
-        .parse()
-        .unwrap();
+    let target = refusing();
     let (events_tx, _events) = mpsc::channel(64);
     let link = LinkHandle::spawn(target, events_tx);
-    match link.read(1, Table::Holding, 0, 1).await.unwrap() {
-        Err(LinkError::Connect { reason, .. }) => {
-            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_refused(link.read(1, Table::Holding, 0, 1).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let absent = dir.path().join("ttyUSB9");
     let target: Target = format!("rtu://{}", absent.display()).parse().unwrap();
@@ -241,19 +297,10 @@ async fn a_refused_connection_keeps_its_kind() {
 /// the backoff ended" is exact, not a race with the machine's load.
 #[tokio::test(start_paused = true)]
 async fn commands_are_taken_while_the_link_backs_off() {
-    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
-        .parse()
-        .unwrap();
+    let target = refusing();
     let (events_tx, mut events) = mpsc::channel(256);
     let link = LinkHandle::spawn(target, events_tx);
-    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
-    link.send(LinkCommand::Poll {
-        map: Arc::clone(&map),
-        unit: 1,
-        every: Duration::from_millis(250),
-    })
-    .await
-    .unwrap();
+    let map = poll_powerlogic(&link, Duration::from_millis(250)).await;
     let mut seen = Vec::new();
     let mut waits = Vec::new();
     let mut polls = 0;
@@ -299,12 +346,7 @@ async fn commands_are_taken_while_the_link_backs_off() {
         .expect("the read is answered")
         .unwrap();
     assert!(!before_backoff_ends());
-    match tried {
-        Err(LinkError::Connect { reason, .. }) => {
-            assert_eq!(reason.kind, Some(std::io::ErrorKind::ConnectionRefused))
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_refused(tried);
     let until = match wait_for_event(&mut events, &mut seen, |e| {
         matches!(e, LinkEvent::BackingOff { .. })
     })
@@ -314,18 +356,8 @@ async fn commands_are_taken_while_the_link_backs_off() {
         _ => unreachable!(),
     };
     let before_backoff_ends = || tokio::time::Instant::now().into_std() < until;
-    let (reply, mut answer) = oneshot::channel();
-    link.send(LinkCommand::Read {
-        unit: 1,
-        table: Table::Holding,
-        address: 0,
-        count: 1,
-        reply,
-    })
-    .await
-    .unwrap();
-    link.send(LinkCommand::Shutdown).await.unwrap();
-    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    let mut answer = send_read(&link).await;
+    shut_down(&link, &mut events, &mut seen).await;
     assert!(before_backoff_ends());
     // Shut down before it was tried: the read is answered by no one.
     assert!(answer.try_recv().is_err());
@@ -363,17 +395,9 @@ fn serve() -> (Running, u16) {
 #[tokio::test]
 async fn polls_come_back_as_typed_values_from_meter_core() {
     let (_server, port) = serve();
-    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
     let (events_tx, mut events) = mpsc::channel(64);
-    let link = LinkHandle::spawn(target, events_tx);
-    let map = Arc::new(RegisterMap::load("powerlogic").unwrap());
-    link.send(LinkCommand::Poll {
-        map: Arc::clone(&map),
-        unit: 1,
-        every: Duration::from_millis(50),
-    })
-    .await
-    .unwrap();
+    let link = LinkHandle::spawn(tcp(port), events_tx);
+    let map = poll_powerlogic(&link, Duration::from_millis(50)).await;
     let mut seen = Vec::new();
     // The meter answers NaN until its first window is measured.
     let mut polls = 0;
@@ -423,33 +447,15 @@ async fn polls_come_back_as_typed_values_from_meter_core() {
         "{}",
         frames.len()
     );
-    link.send(LinkCommand::Shutdown).await.unwrap();
-    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    shut_down(&link, &mut events, &mut seen).await;
 }
 
 #[tokio::test]
 async fn a_reconnect_asked_mid_exchange_drops_the_request_with_its_connection() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (mut device, side) = slow_first();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(side.clone_side().serve(socket, false));
-        }
-    });
-    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let (port, mut device) = holding_device().await;
     let (events_tx, mut events) = mpsc::channel(64);
-    let link = LinkHandle::spawn(target, events_tx);
-    let (reply, answer) = oneshot::channel();
-    link.send(LinkCommand::Read {
-        unit: 1,
-        table: Table::Holding,
-        address: 0,
-        count: 1,
-        reply,
-    })
-    .await
-    .unwrap();
+    let link = LinkHandle::spawn(tcp(port), events_tx);
+    let answer = send_read(&link).await;
     assert_eq!(device.requests.recv().await, Some(1));
     link.send(LinkCommand::Reconnect).await.unwrap();
     match answer.await.unwrap() {
@@ -523,13 +529,9 @@ async fn late_first_answer(
 
 #[tokio::test]
 async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
-    if !peers(&["socat"]) {
+    let Some((_dir, _pair, ours, port)) = serial_line() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (_pair, ours, theirs) = pty_pair_in(dir.path());
-    let port = tokio_serial::SerialStream::open(&tokio_serial::new(&theirs, 19200))
-        .expect("open the device's end");
+    };
     let (seen_tx, mut seen_requests) = mpsc::unbounded_channel();
     // Late by half the timeout: a meter within its rights.
     tokio::spawn(late_first_answer(port, Duration::from_millis(150), seen_tx));
@@ -538,24 +540,11 @@ async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
         .unwrap();
     let (events_tx, mut events) = mpsc::channel(64);
     let link = LinkHandle::spawn(target, events_tx);
-    let (reply, answer) = oneshot::channel();
-    link.send(LinkCommand::Read {
-        unit: 1,
-        table: Table::Holding,
-        address: 0,
-        count: 1,
-        reply,
-    })
-    .await
-    .unwrap();
+    let answer = send_read(&link).await;
     assert_eq!(seen_requests.recv().await, Some(1));
     drop(answer);
     let mut seen = Vec::new();
-    wait_for_event(&mut events, &mut seen, |e| {
-        matches!(e, LinkEvent::Error(LinkError::Io { reason, .. })
-            if reason.message == "a request was dropped before its answer came")
-    })
-    .await;
+    wait_for_dropped_read(&mut events, &mut seen).await;
     assert_eq!(
         link.read(1, Table::Holding, 0, 1).await.unwrap(),
         Ok(vec![2]),
@@ -569,23 +558,16 @@ async fn a_late_answer_on_an_rtu_line_is_not_taken_for_the_next() {
 
 /// A device on loopback TCP whose n-th answer is the register n.
 async fn answering_device() -> (u16, SlowFirst) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (device, side) = slow_first();
+    let (port, device) = holding_device().await;
     // The first answer is not held.
     device.release.notify_one();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(side.clone_side().serve(socket, false));
-        }
-    });
     (port, device)
 }
 
 #[tokio::test]
 async fn a_pause_with_the_event_channel_full_blocks_no_read() {
     let (port, _device) = answering_device().await;
-    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
+    let target = tcp(port);
     // Room for one event, taken by Connected and never read.
     let (events_tx, mut events) = mpsc::channel(1);
     let link = LinkHandle::spawn(target, events_tx);
@@ -627,29 +609,15 @@ async fn holding_device() -> (u16, SlowFirst) {
     (port, device)
 }
 
-fn read_command() -> (LinkCommand, oneshot::Receiver<Result<Vec<u16>, LinkError>>) {
-    let (reply, answer) = oneshot::channel();
-    let command = LinkCommand::Read {
-        unit: 1,
-        table: Table::Holding,
-        address: 0,
-        count: 1,
-        reply,
-    };
-    (command, answer)
-}
-
 /// While a request is out, reads fill the actor's queue and then the
 /// command channel, and the handle says the link is busy; a pause still
 /// gets through, and every read taken is answered in turn.
 #[tokio::test]
 async fn a_full_queue_pushes_back_and_control_still_gets_through() {
     let (port, mut device) = holding_device().await;
-    let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
     let (events_tx, mut events) = mpsc::channel(256);
-    let link = LinkHandle::spawn(target, events_tx);
-    let (command, first) = read_command();
-    link.send(command).await.unwrap();
+    let link = LinkHandle::spawn(tcp(port), events_tx);
+    let first = send_read(&link).await;
     assert_eq!(device.requests.recv().await, Some(1));
     let mut answers = Vec::new();
     let mut busy_in_a_row = 0;
@@ -679,8 +647,7 @@ async fn a_full_queue_pushes_back_and_control_still_gets_through() {
     for (k, answer) in answers.into_iter().enumerate() {
         assert_eq!(answer.await.unwrap(), Ok(vec![k as u16 + 2]));
     }
-    link.send(LinkCommand::Shutdown).await.unwrap();
-    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    shut_down(&link, &mut events, &mut seen).await;
     let (command, _) = read_command();
     assert_eq!(link.try_send(command), Err(SendError::Gone));
 }
@@ -695,9 +662,8 @@ async fn a_poll_dropped_for_a_command_says_why() {
         (LinkCommand::Shutdown, false),
     ] {
         let (port, mut device) = holding_device().await;
-        let target: Target = format!("tcp://127.0.0.1:{port}").parse().unwrap();
         let (events_tx, _events) = mpsc::channel(64);
-        let link = LinkHandle::spawn(target, events_tx);
+        let link = LinkHandle::spawn(tcp(port), events_tx);
         let polling = {
             let link = link.clone();
             let map = Arc::clone(&map);
@@ -727,14 +693,10 @@ async fn a_poll_dropped_for_a_command_says_why() {
 /// that a connection will be rebuilt.
 #[tokio::test]
 async fn blocks_asked_of_a_stopped_link_say_it_stopped() {
-    let target: Target = format!("tcp://127.0.0.1:{}", closed_port())
-        .parse()
-        .unwrap();
+    let target = refusing();
     let (events_tx, mut events) = mpsc::channel(64);
     let link = LinkHandle::spawn(target.clone(), events_tx);
-    link.send(LinkCommand::Shutdown).await.unwrap();
-    let mut seen = Vec::new();
-    wait_for_event(&mut events, &mut seen, |e| *e == LinkEvent::Stopped).await;
+    shut_down(&link, &mut events, &mut Vec::new()).await;
     let map = RegisterMap::load("powerlogic").unwrap();
     let poll = link
         .poll_by_blocks(&map, 1, |_| Ok::<(), ()>(()))

@@ -164,7 +164,7 @@ fn read_options(read: &ReadArgs) -> anyhow::Result<ReadOptions> {
 
 /// Reads a capture as the shared read options say, printing its warnings.
 fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Capture> {
-    let capture = Capture::open(path, &read_options(read)?)?;
+    let capture = Capture::open(path, &read_options(read)?).map_err(capture_with_flag)?;
     for warning in &capture.warnings {
         eprintln!("warning: {}", for_terminal(warning));
     }
@@ -206,7 +206,7 @@ fn write(capture: &Capture, out: &std::path::Path, options: WriteOptions) -> any
     if let Some(caveat) = options.caveat() {
         eprintln!("warning: {caveat}");
     }
-    for file in write_capture(capture, out, options)? {
+    for file in write_capture(capture, out, options).map_err(capture_with_flag)? {
         eprintln!("wrote {}", file.display());
     }
     Ok(())
@@ -216,6 +216,23 @@ fn write(capture: &Capture, out: &std::path::Path, options: WriteOptions) -> any
 fn extension(path: &std::path::Path) -> Option<String> {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// A capture that cannot be read or written, with the flag that helps.
+fn capture_with_flag(error: crate::comtrade::ComtradeError) -> anyhow::Error {
+    use crate::comtrade::{ComtradeError, Unwritable};
+    match error {
+        ComtradeError::NoCompanion { .. } => {
+            anyhow::anyhow!("{error} (name the data file with --dat)")
+        }
+        ComtradeError::Unwritable(Unwritable::Revision1991) => {
+            anyhow::anyhow!("{error}; choose --rev 1999 or 2013")
+        }
+        ComtradeError::Unwritable(Unwritable::SingleFileBefore2013) => {
+            anyhow::anyhow!("{error}; use --rev 2013")
+        }
+        other => other.into(),
+    }
 }
 
 /// The declared system, the library's guess with the flags named.

@@ -9,7 +9,7 @@ use crate::sanitize::for_terminal;
 use crate::shutdown::until_stopped;
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
-    let units = parse_units(&args.units).map_err(|e| anyhow!(e))?;
+    let units = parse_units(&args.units).map_err(|e| anyhow!("--units: {e}"))?;
     let timeout = Duration::from_secs_f64(args.timeout);
     let questions = units.len() * args.parity.len();
     let many = |n: usize, one: &str, more: &str| format!("{n} {}", if n == 1 { one } else { more });

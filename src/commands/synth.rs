@@ -75,7 +75,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         data_type: super::data_type(args.format),
         single_file,
     };
-    options.check()?;
+    options.check().map_err(super::capture_with_flag)?;
     let capture =
         generate(&spec(&args.wave)?, options.revision, options.data_type).map_err(with_flag)?;
     super::write(&capture, &args.out, options)

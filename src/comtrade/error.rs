@@ -40,6 +40,20 @@ pub enum ComtradeError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// A cfg or dat file found alone: the reader names the other one.
+    #[error("{}: .{ext} file: no {ext} file with the same base name beside it", file.display())]
+    NoCompanion { file: PathBuf, ext: &'static str },
+    #[error(transparent)]
+    Unwritable(#[from] Unwritable),
+}
+
+/// A combination of revision and form that cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unwritable {
+    #[error("writing 1991 files is not supported")]
+    Revision1991,
+    #[error("the single-file .cff form exists only in the 2013 revision")]
+    SingleFileBefore2013,
 }
 
 impl ComtradeError {
@@ -68,6 +82,7 @@ impl ComtradeError {
     pub fn location(&self) -> Option<&Location> {
         match self {
             ComtradeError::Format { location, .. } => Some(location),
+            ComtradeError::NoCompanion { .. } => Some(&Location::File),
             _ => None,
         }
     }

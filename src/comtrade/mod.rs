@@ -18,7 +18,7 @@ pub use cfg::{
     StatusChannel, shown_name,
 };
 pub use dat::Samples;
-pub use error::{ComtradeError, Location, Result};
+pub use error::{ComtradeError, Location, Result, Unwritable};
 pub use text::TextEncoding;
 pub use timing::{MAX_SPAN_S, RateSegment, StampTime, Timing};
 pub use write::{WriteOptions, write_capture};
@@ -229,13 +229,11 @@ fn companion(path: &Path, ext: &str) -> Option<PathBuf> {
     candidates.into_iter().next()
 }
 
-fn missing_companion(path: &Path, ext: &str) -> ComtradeError {
-    ComtradeError::format(
-        path,
-        Location::File,
-        format!(".{ext} file"),
-        format!("no {ext} file with the same base name beside it (name the data file with --dat)"),
-    )
+fn missing_companion(path: &Path, ext: &'static str) -> ComtradeError {
+    ComtradeError::NoCompanion {
+        file: path.to_path_buf(),
+        ext,
+    }
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

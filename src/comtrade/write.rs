@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::cfg::{Config, DataType, Revision, write_cfg};
 use super::dat::{self, Samples};
-use super::error::{ComtradeError, Result};
+use super::error::{ComtradeError, Result, Unwritable};
 use super::timing::RateSegment;
 use super::{Capture, cff};
 
@@ -22,14 +22,10 @@ impl WriteOptions {
     /// Refuses what cannot be written at all.
     pub fn check(&self) -> Result<()> {
         if self.revision == Revision::R1991 {
-            return Err(ComtradeError::Unsupported(
-                "writing 1991 files is not supported; choose --rev 1999 or 2013".into(),
-            ));
+            return Err(Unwritable::Revision1991.into());
         }
         if self.revision == Revision::R1999 && self.single_file {
-            return Err(ComtradeError::Unsupported(
-                "the single-file .cff form exists only in the 2013 revision; use --rev 2013".into(),
-            ));
+            return Err(Unwritable::SingleFileBefore2013.into());
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::value::{PointType, PointValue, WordOrder, decode};
+use crate::ron_file::{self, FileError, line_column};
 
 /// Most registers one read may ask for.
 pub const MAX_READ: u16 = 125;
@@ -168,15 +169,8 @@ pub struct RegisterMap {
 /// A profile that cannot be used, with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    File { file: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("no profile '{0}': give a built-in name (powerlogic, meter-core) or a .ron file")]
     Unknown(String),
 }
@@ -195,21 +189,14 @@ impl RegisterMap {
     }
 
     pub fn from_file(path: &Path) -> Result<RegisterMap, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::File {
-            file: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = ron_file::read(path)?;
         RegisterMap::parse(&path.display().to_string(), &text)
     }
 
     /// Parses and checks a profile; `file` labels errors.
     pub fn parse(file: &str, text: &str) -> Result<RegisterMap, ProfileError> {
-        let profile: ProfileFile = ron::from_str(text).map_err(|e| ProfileError::At {
-            file: file.to_string(),
-            line: e.span.start.line,
-            column: e.span.start.col,
-            message: e.code.to_string(),
-        })?;
+        let profile: ProfileFile =
+            ron::from_str(text).map_err(|e| FileError::from_ron(file, text, &e))?;
         let mut points = match &profile.extends {
             Some(base) => {
                 let (_, base_text) = BUILT_IN.iter().find(|(n, _)| n == base).ok_or_else(|| {
@@ -363,16 +350,6 @@ fn join(points: &[Point], gap: u16) -> Vec<Read> {
         .collect()
 }
 
-/// A located error: the line and column of the first `needle` in the text,
-/// or the top of the file.
-/// Line and column (1-based, in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 /// Where the point `name` is defined: its `name: "..."` outside a comment,
 /// or failing that the first time the quoted name appears.
 fn spot_of(file: &str, text: &str, name: &str) -> Spot {
@@ -391,13 +368,7 @@ fn spot_of(file: &str, text: &str, name: &str) -> Spot {
 }
 
 fn at(file: &str, text: &str, needle: &str, message: String) -> ProfileError {
-    let (line, column) = line_column(text, text.find(needle).unwrap_or(0));
-    ProfileError::At {
-        file: file.to_string(),
-        line,
-        column,
-        message,
-    }
+    FileError::at_first(file, text, needle, &message).into()
 }
 
 #[cfg(test)]

@@ -110,8 +110,19 @@ pub fn spoken(duration: Duration) -> String {
     }
 }
 
+/// A list of unit ids that cannot be scanned; the part refused is quoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitsError {
+    #[error("'{0}': unit ids run from 1 to 247")]
+    OutOfRange(String),
+    #[error("'{0}': the range runs backwards")]
+    Backwards(String),
+    #[error("give at least one unit id, e.g. 1-247")]
+    Empty,
+}
+
 /// Parses `1-247` or `1,2,10-20` into unit ids (1 to 247).
-pub fn parse_units(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_units(text: &str) -> Result<Vec<u8>, UnitsError> {
     let mut units = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (from, to) = part.split_once('-').unwrap_or((part, part));
@@ -120,16 +131,16 @@ pub fn parse_units(text: &str) -> Result<Vec<u8>, String> {
                 .parse::<u8>()
                 .ok()
                 .filter(|u| (1..=247).contains(u))
-                .ok_or_else(|| format!("--units '{part}': unit ids run from 1 to 247"))
+                .ok_or_else(|| UnitsError::OutOfRange(for_terminal(part).into_owned()))
         };
         let (from, to) = (number(from)?, number(to)?);
         if from > to {
-            return Err(format!("--units '{part}': the range runs backwards"));
+            return Err(UnitsError::Backwards(for_terminal(part).into_owned()));
         }
         units.extend(from..=to);
     }
     if units.is_empty() {
-        return Err("--units: give at least one unit id, e.g. 1-247".into());
+        return Err(UnitsError::Empty);
     }
     units.dedup();
     Ok(units)
@@ -259,9 +270,16 @@ mod tests {
     #[test]
     fn unit_lists_and_ranges() {
         assert_eq!(parse_units("1-3,7,5-5").unwrap(), [1, 2, 3, 7, 5]);
-        assert!(parse_units("0-3").is_err());
-        assert!(parse_units("248").is_err());
-        assert!(parse_units("9-2").unwrap_err().contains("backwards"));
+        assert_eq!(
+            parse_units("0-3").unwrap_err().to_string(),
+            "'0-3': unit ids run from 1 to 247"
+        );
+        assert_eq!(
+            parse_units("248"),
+            Err(UnitsError::OutOfRange("248".into()))
+        );
+        assert_eq!(parse_units("9-2"), Err(UnitsError::Backwards("9-2".into())));
+        assert_eq!(parse_units(" , "), Err(UnitsError::Empty));
         assert_eq!(parse_units("1-247").unwrap().len(), 247);
     }
 

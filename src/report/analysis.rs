@@ -424,7 +424,7 @@ pub fn table(report: &AnalysisReport, overall: Option<&Aggregate>, show_stats: b
         if setup.nominal_voltage_source == "declared" {
             "declared"
         } else {
-            "nearest standard to the first second; --nominal to declare"
+            "nearest standard to the first second, not declared"
         },
         setup.nominal_frequency,
         setup.cycles_per_window

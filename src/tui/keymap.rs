@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::action::Command;
-use crate::sanitize::for_terminal;
+use crate::ron_file::{self, FileError};
 
 /// The keymaps shipped in the binary, by the name `--keymap` takes.
 pub const BUILT_IN: [(&str, &str); 2] = [
@@ -227,15 +227,8 @@ impl fmt::Display for Source {
 /// A keymap that cannot be used, with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeymapError {
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    File { file: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("no keymap '{0}': give a built-in name (default, vim) or a .ron file")]
     Unknown(String),
 }
@@ -306,10 +299,7 @@ impl Keymap {
         let mut keymap = Keymap::built_in(base).unwrap_or_else(|| Ok(Keymap::default()))?;
         let file = file.or_else(|| config_dir.map(|d| d.join(USER_FILE)).filter(|p| p.exists()));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|e| KeymapError::File {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = ron_file::read(&path)?;
             keymap.overlay(Source::File(path), &text)?;
         }
         Ok(keymap)
@@ -409,63 +399,17 @@ const FOUND: &str = "\u{0}found";
 fn parse(file: &str, text: &str, stop_at: Option<(Command, usize)>) -> Result<Layer, KeymapError> {
     ron::Options::default()
         .from_str_seed(text, FileSeed { stop_at })
-        .map_err(|e| {
-            let (line, column) = match e.code {
-                // Refused after the key was read: point at its opening quote.
-                ron::Error::Message(_) => string_start(text, e.span.start.line, e.span.start.col),
-                _ => (e.span.start.line, e.span.start.col),
-            };
-            // Names from the file are in the message: keep them harmless.
-            KeymapError::At {
-                file: for_terminal(file).into_owned(),
-                line,
-                column,
-                message: for_terminal(&e.code.to_string()).into_owned(),
-            }
-        })
-}
-
-/// Where the string next to `line`:`column` opens: the parser reports
-/// some refusals just after the string, some just inside it. The position
-/// itself when no string is there.
-pub(super) fn string_start(text: &str, line: usize, column: usize) -> (usize, usize) {
-    let Some(row) = text.lines().nth(line.saturating_sub(1)) else {
-        return (line, column);
-    };
-    let before: Vec<char> = row.chars().take(column.saturating_sub(1)).collect();
-    if before.last() != Some(&'"') {
-        return (line, column);
-    }
-    let quotes: Vec<usize> = (0..before.len())
-        .filter(|&i| before[i] == '"' && (i == 0 || before[i - 1] != '\\'))
-        .collect();
-    // An odd count: the last quote opens a string; even: it closes one.
-    let opening = match quotes.len() % 2 {
-        1 => quotes.last(),
-        _ => quotes.len().checked_sub(2).and_then(|i| quotes.get(i)),
-    };
-    match opening {
-        Some(&i) => (line, i + 1),
-        None => (line, column),
-    }
+        .map_err(|e| FileError::from_ron(file, text, &e).into())
 }
 
 /// Where the `index`th key of `command` is written, found by reading the
 /// file again up to it (the parser knows positions; the values do not).
 fn locate(file: &str, text: &str, command: Command, index: usize, message: String) -> KeymapError {
     match parse(file, text, Some((command, index))) {
-        Err(KeymapError::At {
-            file, line, column, ..
-        }) => KeymapError::At {
-            file,
-            line,
-            column,
-            message,
-        },
-        _ => KeymapError::File {
-            file: file.to_string(),
-            message,
-        },
+        Err(KeymapError::File(FileError::At { line, column, .. })) => {
+            FileError::at(file, line, column, &message).into()
+        }
+        _ => FileError::whole(file, &message).into(),
     }
 }
 
@@ -566,12 +510,12 @@ mod tests {
 
     fn at(error: KeymapError) -> (usize, usize, String) {
         match error {
-            KeymapError::At {
+            KeymapError::File(FileError::At {
                 line,
                 column,
                 message,
                 ..
-            } => (line, column, message),
+            }) => (line, column, message),
             other => panic!("expected a position, got {other}"),
         }
     }
@@ -823,7 +767,7 @@ mod tests {
         let missing = dir.path().join("missing.ron");
         assert!(matches!(
             Keymap::load(missing.to_str(), None),
-            Err(KeymapError::File { .. })
+            Err(KeymapError::File(FileError::Whole { .. }))
         ));
         std::fs::write(dir.path().join(USER_FILE), "(save: [\"ctrl-s\"],\n oops)").unwrap();
         let error = Keymap::load(None, Some(dir.path()))

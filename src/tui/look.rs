@@ -49,6 +49,7 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ron_file::FileError;
     use crate::tui::action::Command;
 
     #[test]
@@ -69,11 +70,11 @@ mod tests {
         assert!(
             matches!(
                 error,
-                LookError::Theme(ThemeError::At {
+                LookError::Theme(ThemeError::File(FileError::At {
                     line: 1,
                     column: 13,
                     ..
-                })
+                }))
             ),
             "{error}"
         );

@@ -14,8 +14,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 pub use super::keymap::Source;
-use super::keymap::string_start;
-use crate::sanitize::for_terminal;
+use crate::ron_file::{self, FileError};
 
 /// The themes shipped in the binary, by the name `--theme` takes.
 pub const BUILT_IN: [(&str, &str); 4] = [
@@ -92,15 +91,8 @@ pub struct Theme {
 /// A theme that cannot be used, with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ThemeError {
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    File { file: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error(
         "no theme '{0}': give a built-in name (default, light, mono, high-contrast) or a .ron file"
     )]
@@ -274,10 +266,7 @@ impl Theme {
         })?;
         let file = file.or_else(|| config_dir.map(|d| d.join(USER_FILE)).filter(|p| p.exists()));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|e| ThemeError::File {
-                file: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = ron_file::read(&path)?;
             loaded.overlay(Source::File(path), &text)?;
         }
         if no_color {
@@ -294,21 +283,7 @@ impl Loaded {
         let file: ThemeFile = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
             .from_str(text)
-            .map_err(|e| {
-                let (line, column) = match e.code {
-                    ron::Error::Message(_) => {
-                        string_start(text, e.span.start.line, e.span.start.col)
-                    }
-                    _ => (e.span.start.line, e.span.start.col),
-                };
-                // Names from the file are in the message: keep them harmless.
-                ThemeError::At {
-                    file: for_terminal(&label).into_owned(),
-                    line,
-                    column,
-                    message: for_terminal(&e.code.to_string()).into_owned(),
-                }
-            })?;
+            .map_err(|e| FileError::from_ron(&label, text, &e))?;
         for (name, spec) in file.named() {
             let Some(spec) = spec else { continue };
             if let Some(slot) = self.theme.slot(name) {
@@ -578,12 +553,12 @@ mod tests {
 
     fn at(error: ThemeError) -> (usize, usize, String) {
         match error {
-            ThemeError::At {
+            ThemeError::File(FileError::At {
                 line,
                 column,
                 message,
                 ..
-            } => (line, column, message),
+            }) => (line, column, message),
             other => panic!("expected a position, got {other}"),
         }
     }

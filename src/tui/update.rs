@@ -625,7 +625,7 @@ fn serial_confirm(app: &mut App, effects: &mut Vec<Effect>) {
             let units = match parse_units(&ConnectDialog::text(&dialog.units)) {
                 Ok(units) => units,
                 Err(why) => {
-                    dialog.note = Some(why);
+                    dialog.note = Some(why.to_string());
                     return;
                 }
             };
