@@ -1,6 +1,8 @@
 //! Snapshots of every screen and dialog from a fixed state, and a property
 //! that no size or resize sequence makes rendering panic.
 
+#[path = "console_screens/fitted.rs"]
+mod fitted;
 #[path = "console_screens/fixture.rs"]
 mod fixture;
 

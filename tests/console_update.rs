@@ -468,6 +468,7 @@ fn a_poll_that_read_nothing_keeps_the_last_values_and_counts_as_failure() {
             not_asked: 3,
         }],
         coverage: Coverage::default(),
+        failed_points: Default::default(),
     };
     update(
         app,
@@ -559,15 +560,25 @@ fn wire_scrolls_within_its_frames_and_holds_its_place() {
     let app = &mut fixed.app;
     command(app, Command::ShowWire);
     assert!(app.wire.following());
+    // Eleven frames fit the 14 rows at 80x24: nothing to scroll.
+    command(app, Command::Up);
+    assert!(app.wire.following());
+    for _ in 0..3 {
+        update(app, Action::Frames(fixture::frames()));
+    }
+    assert_eq!(app.wire.shown().len(), 44);
     command(app, Command::Up);
     command(app, Command::Up);
     assert_eq!(app.wire.scroll, 2);
     command(app, Command::Down);
     assert_eq!(app.wire.scroll, 1);
     command(app, Command::Top);
-    assert_eq!(app.wire.scroll, 10, "the oldest frame at the bottom");
+    assert_eq!(app.wire.scroll, 44 - 14, "the oldest page full");
     command(app, Command::PageUp);
-    assert_eq!(app.wire.scroll, 10, "never past the oldest");
+    assert_eq!(app.wire.scroll, 30, "never past the oldest");
+    command(app, Command::PageDown);
+    assert_eq!(app.wire.scroll, 30 - 12, "a page at once from the top");
+    command(app, Command::PageDown);
     command(app, Command::PageDown);
     assert_eq!(app.wire.scroll, 0);
     command(app, Command::Up);

@@ -63,12 +63,37 @@ pub async fn poll_map<E>(
             values.insert(point.name.clone(), point.decode(&words));
         }
     }
+    let failed_points = failed_points(map, &values, &errors);
     Ok(ProfilePoll {
         time,
         values,
         errors,
         coverage,
+        failed_points,
     })
+}
+
+/// The profile's points not read, each with the index in `errors` of the
+/// block error that cost it its registers: the failed block they lie in,
+/// or, past a link found down, the error that stopped the poll.
+fn failed_points(
+    map: &RegisterMap,
+    values: &BTreeMap<String, Decoded>,
+    errors: &[BlockError],
+) -> BTreeMap<String, usize> {
+    let stopped = errors.iter().rposition(|e| e.not_asked > 0);
+    map.points
+        .iter()
+        .filter(|point| !values.contains_key(&point.name))
+        .filter_map(|point| {
+            let (start, end) = (u32::from(point.register), point.end());
+            let block = errors.iter().position(|e| {
+                let from = u32::from(e.read.register);
+                from < end && start < from + u32::from(e.read.count)
+            });
+            Some((point.name.clone(), block.or(stopped)?))
+        })
+        .collect()
 }
 
 /// Whatever reads a block for a poll: the link actor's own link, or a
@@ -109,6 +134,10 @@ pub struct ProfilePoll {
     pub values: BTreeMap<String, Decoded>,
     pub errors: Vec<BlockError>,
     pub coverage: Coverage,
+    /// Points of the profile whose registers were not read, each with the
+    /// index in `errors` of the block error that cost them: told apart on
+    /// screen from points the profile does not have.
+    pub failed_points: BTreeMap<String, usize>,
 }
 
 /// A block of a poll that got no registers.
@@ -165,5 +194,83 @@ impl ProfilePoll {
             Decoded::One(PointValue::Text(t)) => Some(t),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads every block as zeros except `failing`, which gets `error`.
+    struct FailingOne {
+        failing: Read,
+        error: LinkError,
+    }
+
+    impl BlockReader for FailingOne {
+        async fn read_block(&mut self, block: Read) -> Result<Vec<u16>, LinkError> {
+            if block == self.failing {
+                Err(self.error.clone())
+            } else {
+                Ok(vec![0; usize::from(block.count)])
+            }
+        }
+    }
+
+    fn poll_with(error: LinkError, k: usize) -> (RegisterMap, Read, ProfilePoll) {
+        let map = RegisterMap::load("meter-core").expect("built in");
+        let failing = map.reads()[k];
+        let mut reader = FailingOne { failing, error };
+        let poll = futures::executor::block_on(poll_map(&map, &mut reader, |_| {
+            Ok::<(), std::convert::Infallible>(())
+        }))
+        .unwrap_or_else(|never| match never {});
+        (map, failing, poll)
+    }
+
+    fn inside(map: &RegisterMap, name: &str, block: Read) -> bool {
+        map.points.iter().any(|p| {
+            p.name == name
+                && u32::from(p.register) < u32::from(block.register) + u32::from(block.count)
+                && u32::from(block.register) < p.end()
+        })
+    }
+
+    #[test]
+    fn the_points_of_a_failed_block_are_told_with_its_error() {
+        let error = LinkError::Exception {
+            target: "tcp://127.0.0.1:5020?unit=1".into(),
+            code: 2,
+            name: "illegal data address",
+            registers: "3000..3079".into(),
+        };
+        let (map, failing, poll) = poll_with(error, 0);
+        assert_eq!(poll.errors.len(), 1);
+        assert!(!poll.failed_points.is_empty());
+        for point in &map.points {
+            let in_block = inside(&map, &point.name, failing);
+            assert_eq!(
+                poll.failed_points.get(&point.name),
+                in_block.then_some(&0),
+                "{}",
+                point.name
+            );
+            assert_eq!(poll.values.contains_key(&point.name), !in_block);
+        }
+    }
+
+    #[test]
+    fn past_a_link_found_down_every_point_not_read_has_the_error() {
+        let error = LinkError::Io {
+            target: "tcp://127.0.0.1:5020?unit=1".into(),
+            reason: "broken pipe".into(),
+        };
+        let (map, _, poll) = poll_with(error, 1);
+        assert!(poll.errors[0].not_asked > 0);
+        for point in &map.points {
+            let read = poll.values.contains_key(&point.name);
+            assert_eq!(poll.failed_points.contains_key(&point.name), !read);
+        }
+        assert!(poll.values.len() < map.points.len());
     }
 }

@@ -22,6 +22,8 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 /// Frames the Wire screen keeps; older ones are dropped first.
 pub const WIRE_MEMORY: usize = 2000;
+/// Rows of the Wire screen that are not its frame list.
+pub const WIRE_CHROME: u16 = 10;
 /// Values kept per trend: two minutes at the default one-second poll.
 pub const TREND_MEMORY: usize = 120;
 /// Messages kept; the newest shows in the status bar for a while.
@@ -252,6 +254,19 @@ impl WireView {
 
     pub fn following(&self) -> bool {
         self.scroll == 0
+    }
+
+    /// Rows the frame list has on a terminal `height` rows high: the Wire
+    /// screen less its tab bar, status bar, counters and borders (as
+    /// render::wire lays it out), and the filter's row while it is edited.
+    pub fn rows(&self, height: u16) -> usize {
+        usize::from(height.saturating_sub(WIRE_CHROME + u16::from(self.editing_filter)))
+    }
+
+    /// The furthest back the list goes with `rows` rows: the oldest frames
+    /// fill the page, rather than one frame on its first row.
+    pub fn max_scroll(&self, rows: usize) -> usize {
+        self.shown().len().saturating_sub(rows.max(1))
     }
 
     /// The frames the filters let through, oldest first.

@@ -242,7 +242,7 @@ fn page(app: &App) -> usize {
 }
 
 fn scroll_wire(app: &mut App, command: Command) {
-    let last = app.wire.shown().len().saturating_sub(1);
+    let last = app.wire.max_scroll(app.wire.rows(app.height));
     let scroll = app.wire.scroll;
     app.wire.scroll = match command {
         Command::Up => scroll.saturating_add(1),
@@ -286,7 +286,7 @@ fn push_frames(app: &mut App, frames: Vec<crate::modbus::tap::Frame>) {
             .wire
             .scroll
             .saturating_add(grown)
-            .min(after.saturating_sub(1));
+            .min(app.wire.max_scroll(app.wire.rows(app.height)));
     }
 }
 

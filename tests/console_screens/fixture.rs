@@ -148,6 +148,7 @@ fn replayed(profile: &str, count: u64) -> Vec<ProfilePoll> {
                 values,
                 errors: Vec::new(),
                 coverage: Coverage::default(),
+                failed_points: Default::default(),
             }
         })
         .collect()

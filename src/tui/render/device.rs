@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{MISSING, NOT_IN_PROFILE, block, point, safe, value_style};
+use super::fit::fit;
+use super::{MISSING, NOT_IN_PROFILE, block, failed, point, point_in, safe, value_style};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -20,15 +21,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(value, style),
         ])
     };
+    // What the identity panel has beside its labels, for numbers to fit.
+    let room = usize::from(identity.width.saturating_sub(2 + 18));
     let text = |name: &str| -> String {
         match app.link.poll.as_ref() {
             None => MISSING.to_string(),
+            Some(_) if failed(app, name).is_some() => point_in(app, name, 3, room),
             Some(p) if !p.values.contains_key(name) => NOT_IN_PROFILE.to_string(),
             Some(p) => match p.text(name) {
                 Some(t) if !t.is_empty() => safe(t).into_owned(),
-                _ => match p.number(name) {
-                    Some(n) if n.is_finite() => format!("{n}"),
-                    _ => MISSING.to_string(),
+                _ => match p.number(name).map(|n| (n, format!("{n}"))) {
+                    // As the meter has it while it fits: identity numbers
+                    // (a firmware 1.2) have no fixed places.
+                    Some((n, shown)) if n.is_finite() && n != 0.0 && shown.len() <= room => shown,
+                    Some((n, _)) => fit(n, 3, room),
+                    None => MISSING.to_string(),
                 },
             },
         }

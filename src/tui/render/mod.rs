@@ -3,6 +3,7 @@
 
 mod connect;
 mod device;
+pub mod fit;
 mod help;
 mod quit;
 mod readings;
@@ -22,6 +23,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
 use super::action::Screen;
 use super::app::{App, Dialog, MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
+use crate::modbus::poll::BlockError;
 
 /// Shown for a quantity the profile does not carry.
 pub const NOT_IN_PROFILE: &str = "n/a";
@@ -29,6 +31,14 @@ pub const NOT_IN_PROFILE: &str = "n/a";
 pub const MISSING: &str = "—";
 /// The stale mark: a glyph, with the theme's stale modifier on it.
 pub const STALE_GLYPH: &str = "⚠";
+/// Shown, in the warning style, for a point of the profile whose block the
+/// last poll could not read (an exception, a bad CRC, a timeout).
+pub const FAILED: &str = "✗ err";
+/// The glyph of [`FAILED`], alone when a cell has no room for the word.
+pub const FAILED_GLYPH: &str = "✗";
+/// The room a number has where no cell bounds it: a value from a hostile
+/// meter (3.4e38) must not push the rest of a line off the screen.
+pub const FREE_WIDTH: usize = 12;
 
 /// Draws the whole console.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -133,18 +143,44 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Some(e) if link.failing_since.is_some() => {
                 second.push(Span::styled(format!(" {}", safe(e)), theme.warning))
             }
-            _ => {}
+            _ => second.extend(unread_blocks(link).map(|t| Span::styled(t, theme.warning))),
         },
     }
     let help = help_hint(app);
     let room = u16::try_from(help.chars().count())
         .unwrap_or(u16::MAX)
         .min(area.width / 3 * 2);
+    // Shortened with a mark, so a long error never reads as complete.
+    let left_width = usize::from(area.width.saturating_sub(room));
+    for span in &mut second {
+        if span.content.chars().count() > left_width {
+            span.content = fit::clip(&span.content, left_width).into();
+        }
+    }
     let [left, right] = Layout::horizontal([Constraint::Min(1), Constraint::Length(room)])
         .areas(area.rows().nth(1).unwrap_or_default());
     frame.render_widget(Paragraph::new(Line::from(first)), area);
     frame.render_widget(Paragraph::new(Line::from(second)), left);
     frame.render_widget(Paragraph::new(help).style(theme.dim), right);
+}
+
+/// Why points show the error mark: the blocks the last poll could not
+/// read, and the first one's error.
+fn unread_blocks(link: &super::app::LinkView) -> Option<String> {
+    let poll = link.poll.as_ref()?;
+    let first = poll.errors.first()?;
+    let blocks = match poll.errors.len() {
+        1 => "1 block".to_string(),
+        n => format!("{n} blocks"),
+    };
+    // The first line names the target already: the room is the error's.
+    let error = first.to_string();
+    let target = format!("{}: ", link.target);
+    let error = error.strip_prefix(&target).unwrap_or(&error);
+    Some(format!(
+        " {FAILED_GLYPH} {blocks} not read: {}",
+        safe(error)
+    ))
 }
 
 /// "? help", from the keymap in force.
@@ -234,21 +270,55 @@ pub fn dialog_frame(frame: &mut Frame, area: Rect, title: &str, theme: &Theme) -
     inner
 }
 
-/// A number with `decimals` places, or the mark for missing.
+/// A number with `decimals` places, or the mark for missing, in at most
+/// [`FREE_WIDTH`] characters.
 pub fn number(value: Option<f64>, decimals: usize) -> String {
     match value {
-        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
-        _ => MISSING.to_string(),
+        Some(v) => fit::fit(v, decimals, FREE_WIDTH),
+        None => MISSING.to_string(),
     }
 }
 
 /// A point's value from the last poll: its number, the missing mark when
-/// the meter has none, or "n/a" when the profile lacks it.
+/// the meter has none, the error mark when its block was not read, or
+/// "n/a" when the profile lacks it.
 pub fn point(app: &App, name: &str, decimals: usize) -> String {
+    point_in(app, name, decimals, FREE_WIDTH)
+}
+
+/// [`point`] in a cell `width` characters wide.
+pub fn point_in(app: &App, name: &str, decimals: usize, width: usize) -> String {
+    if failed(app, name).is_some() {
+        return if FAILED.chars().count() <= width {
+            FAILED.to_string()
+        } else {
+            FAILED_GLYPH.to_string()
+        };
+    }
     if app.link.poll.is_some() && !app.link.has(name) {
         return NOT_IN_PROFILE.to_string();
     }
-    number(app.link.number(name), decimals)
+    match app.link.number(name) {
+        Some(v) => fit::fit(v, decimals, width),
+        None => MISSING.to_string(),
+    }
+}
+
+/// The error of the block the last poll could not read `name` from, when
+/// the profile has it there.
+pub fn failed<'a>(app: &'a App, name: &str) -> Option<&'a BlockError> {
+    let poll = app.link.poll.as_ref()?;
+    poll.errors.get(*poll.failed_points.get(name)?)
+}
+
+/// The style of a point's value: the warning style when its block was not
+/// read, else as [`value_style`].
+pub fn point_style(app: &App, name: &str, theme: &Theme) -> Style {
+    if failed(app, name).is_some() {
+        theme.warning
+    } else {
+        value_style(app, theme)
+    }
 }
 
 /// The style of a value: stale data dimmed and crossed out.

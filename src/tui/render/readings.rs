@@ -2,11 +2,14 @@
 //! trend per headline value.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table};
 
-use super::{NOT_IN_PROFILE, STALE_GLYPH, age_text, block, number, point, safe, value_style};
+use super::fit::{self, fit};
+use super::{
+    NOT_IN_PROFILE, STALE_GLYPH, age_text, block, failed, point_in, point_style, safe, value_style,
+};
 use crate::tui::app::{App, Trend};
 use crate::tui::theme::Theme;
 
@@ -108,41 +111,6 @@ fn data_title<'a>(name: &'a str, app: &App, theme: &Theme) -> Line<'a> {
 }
 
 fn phase_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let style = value_style(app, theme);
-    let cell = |text: String| Cell::from(Line::from(text).right_aligned()).style(style);
-    let mut rows: Vec<Row> = PHASE_ROWS
-        .iter()
-        .take(6)
-        .map(|(label, points, decimals)| {
-            let mut cells = vec![Cell::from(*label).style(theme.unit)];
-            cells.extend(points.iter().map(|p| cell(point(app, p, *decimals))));
-            Row::new(cells)
-        })
-        .collect();
-    let mut pf = vec![Cell::from("PF").style(theme.unit)];
-    pf.extend(
-        PF_POINTS
-            .iter()
-            .map(|(pf, p, q)| cell(power_factor(app, pf, p, q))),
-    );
-    rows.push(Row::new(pf));
-    let (label, points, decimals) = PHASE_ROWS[6];
-    let mut thd_v = vec![Cell::from(label).style(theme.unit)];
-    thd_v.extend(points.iter().map(|p| {
-        if p.is_empty() {
-            Cell::from("")
-        } else {
-            cell(point(app, p, decimals))
-        }
-    }));
-    rows.push(Row::new(thd_v));
-    let mut thd_i = vec![Cell::from("THD I  %").style(theme.unit)];
-    thd_i.extend(THD_CURRENT.iter().map(|p| cell(point(app, p, 2))));
-    rows.push(Row::new(thd_i));
-    let header = Row::new(
-        ["", "A", "B", "C", "total/N"]
-            .map(|h| Cell::from(Line::from(h).right_aligned()).style(theme.title)),
-    );
     let widths = [
         Constraint::Length(8),
         Constraint::Fill(1),
@@ -150,35 +118,153 @@ fn phase_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Fill(1),
         Constraint::Fill(1),
     ];
+    let outer = block(data_title("Per phase", app, theme), theme);
+    // The cells' widths as the table lays them out, so each number is
+    // fitted to its own cell rather than cut by it.
+    // The narrowest sets them all, so a row reads alike across phases.
+    let column = Layout::horizontal(widths)
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(outer.inner(area))
+        .iter()
+        .skip(1)
+        .map(|c| usize::from(c.width))
+        .min()
+        .unwrap_or_default();
+    let columns = [column; 4];
+    let value = |name: &str, decimals: usize, width: usize| {
+        Cell::from(Line::from(point_in(app, name, decimals, width)).right_aligned())
+            .style(point_style(app, name, theme))
+    };
+    let row = |label: &'static str, points: &[&str], decimals: usize| {
+        let mut cells = vec![Cell::from(label).style(theme.unit)];
+        cells.extend(points.iter().zip(&columns).map(|(p, &width)| {
+            if p.is_empty() {
+                Cell::from("")
+            } else {
+                value(p, decimals, width)
+            }
+        }));
+        Row::new(cells)
+    };
+    let mut rows: Vec<Row> = PHASE_ROWS
+        .iter()
+        .take(6)
+        .map(|(label, points, decimals)| row(label, points, *decimals))
+        .collect();
+    let mut pf = vec![Cell::from("PF").style(theme.unit)];
+    pf.extend(PF_POINTS.iter().zip(&columns).map(|((pf, p, q), &width)| {
+        let shown = power_factor(app, pf, p, q, width);
+        let style = if shown.out_of_range {
+            theme.warning
+        } else {
+            point_style(app, pf, theme)
+        };
+        Cell::from(Line::from(shown.text).right_aligned()).style(style)
+    }));
+    rows.push(Row::new(pf));
+    let (label, points, decimals) = PHASE_ROWS[6];
+    rows.push(row(label, &points, decimals));
+    rows.push(row("THD I  %", &THD_CURRENT, 2));
+    let total = ["total/N", "tot/N", "Σ"]
+        .into_iter()
+        .find(|t| t.chars().count() <= column)
+        .unwrap_or_default();
+    let header = Row::new(
+        ["", "A", "B", "C", total]
+            .map(|h| Cell::from(Line::from(h).right_aligned()).style(theme.title)),
+    );
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
-        .block(block(data_title("Per phase", app, theme), theme));
+        .block(outer);
     frame.render_widget(table, area);
 }
 
-/// A power factor with lead or lag in words: the quadrant comes from the
-/// signs of P and Q, since the coded value gives only the direction of flow.
-pub fn power_factor(app: &App, pf: &str, p: &str, q: &str) -> String {
-    let text = point(app, pf, 3);
-    if text == NOT_IN_PROFILE || text == super::MISSING {
-        return text;
-    }
-    let (p, q) = (app.link.number(p), app.link.number(q));
-    match p.zip(q).map(|(p, q)| p * q) {
-        Some(x) if x > 0.0 => format!("{text} lag"),
-        Some(x) if x < 0.0 => format!("{text} lead"),
-        _ => text,
-    }
+/// A power factor as drawn, and whether it is out of range.
+pub struct PowerFactor {
+    pub text: String,
+    pub out_of_range: bool,
 }
+
+/// Marks a power factor beyond ±1: no meter measures one, so it is a
+/// fault of the meter's or its profile's, never a reading.
+pub const OUT_OF_RANGE: &str = "⚠";
+
+/// Below this share of the apparent power, Q is noise and the power factor
+/// neither leads nor lags.
+const UNITY_Q_SHARE: f64 = 0.001;
+
+/// A power factor in `width` characters with lead or lag in words (or, in
+/// a narrow cell, L or C: inductive, capacitive): the quadrant comes from
+/// the signs of P and Q, since the coded value gives only the direction
+/// of flow. At unity, or with Q too small to tell, neither.
+pub fn power_factor(app: &App, pf: &str, p: &str, q: &str, width: usize) -> PowerFactor {
+    let plain = |text| PowerFactor {
+        text,
+        out_of_range: false,
+    };
+    let value = match app.link.number(pf) {
+        Some(v) if v.is_finite() && failed(app, pf).is_none() => v,
+        _ => return plain(point_in(app, pf, 3, width)),
+    };
+    if crate::report::fixed(value.abs(), 3) != "1.000" && value.abs() > 1.0 {
+        let room = width.saturating_sub(OUT_OF_RANGE.chars().count());
+        return PowerFactor {
+            text: format!("{OUT_OF_RANGE}{}", fit(value, 3, room)),
+            out_of_range: true,
+        };
+    }
+    let quadrant = match (app.link.number(p), app.link.number(q)) {
+        (Some(p), Some(q)) if q.abs() > UNITY_Q_SHARE * p.hypot(q) && p * q != 0.0 => {
+            Some(p * q > 0.0)
+        }
+        _ => None,
+    };
+    let Some(lagging) = quadrant else {
+        return plain(fit(value, 3, width));
+    };
+    let (word, letter) = if lagging {
+        (" lag", "L")
+    } else {
+        (" lead", "C")
+    };
+    // The word while the number keeps two places beside it, else the letter.
+    for (suffix, least) in [(word, 2), (letter, 0)] {
+        let Some(room) = width.checked_sub(suffix.len()) else {
+            continue;
+        };
+        let text = fit(value, 3, room);
+        let places = text.split_once('.').map_or(0, |(_, f)| f.len());
+        if !fit::is_overflow(&text) && !text.contains('e') && places >= least {
+            // Unity as shown leads or lags nothing.
+            if crate::report::fixed(value.abs(), places) == crate::report::fixed(1.0, places) {
+                return plain(fit(value, 3, width));
+            }
+            return plain(format!("{text}{suffix}"));
+        }
+    }
+    plain(fit(value, 3, width))
+}
+
+/// The System panel's value column.
+const SYSTEM_VALUE_WIDTH: usize = 9;
 
 fn system_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let style = value_style(app, theme);
-    let line = |label: &str, value: String, unit: &str| {
-        let unit = if value == NOT_IN_PROFILE { "" } else { unit };
+    let line = |label: &str, name: &str, decimals: usize, unit: &str| {
+        let value = point_in(app, name, decimals, SYSTEM_VALUE_WIDTH);
+        let unit = if value == NOT_IN_PROFILE || failed(app, name).is_some() {
+            ""
+        } else {
+            unit
+        };
         Line::from(vec![
             Span::styled(format!("{label:<10}"), theme.unit),
-            Span::styled(format!("{value:>9}"), style),
+            Span::styled(
+                format!("{value:>SYSTEM_VALUE_WIDTH$}"),
+                point_style(app, name, theme),
+            ),
             Span::styled(format!(" {unit}"), theme.unit),
         ])
     };
@@ -193,13 +279,13 @@ fn system_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         None => super::MISSING.to_string(),
     };
     let lines = vec![
-        line("Frequency", point(app, "frequency", 3), "Hz"),
-        line("I N", point(app, "current_n", 3), "A"),
-        line("Unbalance", point(app, "voltage_unbalance", 2), "%"),
-        line("Delivered", point(app, "energy_delivered_kwh", 3), "kWh"),
-        line("Received", point(app, "energy_received_kwh", 3), "kWh"),
-        line("Demand", point(app, "demand_kw_present", 3), "kW"),
-        line("Peak dmd", point(app, "demand_kw_peak", 3), "kW"),
+        line("Frequency", "frequency", 3, "Hz"),
+        line("I N", "current_n", 3, "A"),
+        line("Unbalance", "voltage_unbalance", 2, "%"),
+        line("Delivered", "energy_delivered_kwh", 3, "kWh"),
+        line("Received", "energy_received_kwh", 3, "kWh"),
+        line("Demand", "demand_kw_present", 3, "kW"),
+        line("Peak dmd", "demand_kw_peak", 3, "kW"),
         Line::from(vec![
             Span::styled("  at ", theme.unit),
             Span::styled(peak_time, style),
@@ -207,6 +293,9 @@ fn system_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ];
     frame.render_widget(Paragraph::new(lines).block(block(" System ", theme)), area);
 }
+
+/// A trend's latest value column.
+const TREND_VALUE_WIDTH: u16 = 12;
 
 fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let outer = block(" Trends ", theme);
@@ -218,7 +307,7 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for (trend, row) in app.trends.iter().zip(rows.iter().copied()) {
         let [label, value, line] = Layout::horizontal([
             Constraint::Length(11),
-            Constraint::Length(12),
+            Constraint::Length(TREND_VALUE_WIDTH),
             Constraint::Min(0),
         ])
         .areas(row);
@@ -227,7 +316,10 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ..label
         };
         frame.render_widget(Paragraph::new(trend.label).style(theme.unit), label);
-        let latest = number(trend.values.back().copied(), 3);
+        let latest = match trend.values.back() {
+            Some(&v) => fit(v, 3, usize::from(value.width)),
+            None => super::MISSING.to_string(),
+        };
         frame.render_widget(
             Paragraph::new(Line::from(latest).right_aligned()).style(value_style(app, theme)),
             Rect {

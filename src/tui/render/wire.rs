@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::fit::{clip, fit, fit_count};
 use super::{block, safe};
 use crate::modbus::link::LinkStats;
 use crate::modbus::tap::{Direction, Frame as TapFrame, hex};
@@ -22,6 +23,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn frame_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let wire = &app.wire;
     let shown = wire.shown();
+    // Never past the oldest page full, whatever the scroll asked: the
+    // rows here are the ones WireView::rows counts.
+    let rows = usize::from(
+        area.height
+            .saturating_sub(2 + u16::from(wire.editing_filter)),
+    );
+    let scroll = wire.scroll.min(wire.max_scroll(rows));
     let mut title = vec![Span::styled(
         format!(" Frames {}/{} ", shown.len(), wire.frames.len()),
         theme.title,
@@ -42,11 +50,8 @@ fn frame_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.warning,
         ));
     }
-    if !wire.following() {
-        title.push(Span::styled(
-            format!("↑ {} back ", wire.scroll),
-            theme.warning,
-        ));
+    if scroll > 0 {
+        title.push(Span::styled(format!("↑ {scroll} back "), theme.warning));
     }
     let outer = block(Line::from(title), theme);
     let mut inner = outer.inner(area);
@@ -71,11 +76,8 @@ fn frame_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).style(theme.dim), inner);
         return;
     }
-    let rows = usize::from(inner.height);
-    let end = shown
-        .len()
-        .saturating_sub(wire.scroll.min(shown.len().saturating_sub(1)));
-    let start = end.saturating_sub(rows);
+    let end = shown.len().saturating_sub(scroll);
+    let start = end.saturating_sub(usize::from(inner.height));
     let width = usize::from(inner.width);
     let visible = &shown[start..end];
     // One hex column for the frames in view, so the decodes line up.
@@ -124,31 +126,23 @@ fn frame_line<'a>(f: &TapFrame, width: usize, hex_width: usize, theme: &Theme) -
     ])
 }
 
-/// At most `room` characters, an ellipsis marking a cut.
-fn clip(text: &str, room: usize) -> String {
-    if text.chars().count() <= room {
-        return text.to_string();
-    }
-    if room == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(room - 1).collect();
-    out.push('…');
-    out
-}
+/// The most a counter or latency takes, so one grown huge cannot push
+/// the others off the line.
+const COUNTER_WIDTH: usize = 10;
 
 fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme) {
+    let count = |n: u64| fit_count(n, COUNTER_WIDTH);
     let exceptions = if stats.exceptions.is_empty() {
         "none".to_string()
     } else {
         stats
             .exceptions
             .iter()
-            .map(|(code, n)| format!("{code:02X}×{n}"))
+            .map(|(code, n)| format!("{code:02X}×{}", count(*n)))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| fit(v, 1, COUNTER_WIDTH));
     let l = &stats.latency_ms;
     let pair = |label: &str, value: String| {
         vec![
@@ -159,26 +153,26 @@ fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme
     let lines = vec![
         Line::from(
             [
-                pair("requests", stats.requests.to_string()),
-                pair("responses", stats.responses.to_string()),
-                pair("timeouts", stats.timeouts.to_string()),
-                pair("reconnects", stats.reconnects.to_string()),
-                pair("mismatches", stats.mismatches.to_string()),
+                pair("requests", count(stats.requests)),
+                pair("responses", count(stats.responses)),
+                pair("timeouts", count(stats.timeouts)),
+                pair("reconnects", count(stats.reconnects)),
+                pair("mismatches", count(stats.mismatches)),
             ]
             .concat(),
         ),
         Line::from(
             [
                 pair("exceptions", exceptions),
-                pair("CRC errors", stats.crc_errors.to_string()),
-                pair("noise bytes", stats.noise_bytes.to_string()),
+                pair("CRC errors", count(stats.crc_errors)),
+                pair("noise bytes", count(stats.noise_bytes)),
             ]
             .concat(),
         ),
         Line::from(
             [
-                pair("bytes sent", stats.bytes_sent.to_string()),
-                pair("received", stats.bytes_received.to_string()),
+                pair("bytes sent", count(stats.bytes_sent)),
+                pair("received", count(stats.bytes_received)),
                 pair("latency ms p50", ms(l.p50)),
                 pair("p95", ms(l.p95)),
                 pair("p99", ms(l.p99)),
