@@ -249,14 +249,27 @@ fn enter_terminal(mouse: bool) -> std::io::Result<()> {
 /// the others did (a terminal that takes no more output must still leave
 /// raw mode); the first failure is returned.
 fn leave_terminal(mouse: bool) -> std::io::Result<()> {
+    leave_on(
+        &mut std::io::stdout(),
+        mouse,
+        crossterm::terminal::disable_raw_mode,
+    )
+}
+
+/// [`leave_terminal`] on `out`, leaving raw mode with `raw_off`.
+fn leave_on(
+    out: &mut impl std::io::Write,
+    mouse: bool,
+    raw_off: impl FnOnce() -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use crossterm::{cursor::Show, event::DisableMouseCapture, execute, terminal};
     let mouse_off = if mouse {
-        execute!(std::io::stdout(), DisableMouseCapture)
+        execute!(out, DisableMouseCapture)
     } else {
         Ok(())
     };
-    let raw_off = terminal::disable_raw_mode();
-    let screen_back = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, Show);
+    let raw_off = raw_off();
+    let screen_back = execute!(out, terminal::LeaveAlternateScreen, Show);
     mouse_off.and(raw_off).and(screen_back)
 }
 
@@ -330,6 +343,43 @@ async fn drive<C: event_loop::Console>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal that takes no more output.
+    struct Gone;
+
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("the terminal is gone"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("the terminal is gone"))
+        }
+    }
+
+    #[test]
+    fn leaving_leaves_raw_mode_whatever_else_fails_and_says_the_first_failure() {
+        let mut raw_left = false;
+        let err = leave_on(&mut Gone, true, || {
+            raw_left = true;
+            Err(std::io::Error::other("raw mode stuck"))
+        })
+        .unwrap_err();
+        assert!(raw_left, "raw mode was not left after the mouse failed");
+        assert_eq!(err.to_string(), "the terminal is gone");
+
+        let mut out = Vec::new();
+        leave_on(&mut out, true, || Ok(())).unwrap();
+        let written = String::from_utf8(out).unwrap();
+        let mouse_off = written.find("\x1b[?1000l").expect("the mouse is let go");
+        let screen_back = written
+            .find("\x1b[?1049l")
+            .expect("the screen is given back");
+        assert!(mouse_off < screen_back, "{written:?}");
+        assert!(
+            written.ends_with("\x1b[?25h"),
+            "the cursor shows: {written:?}"
+        );
+    }
 
     #[test]
     fn a_pipe_or_a_dumb_terminal_is_refused_with_the_way_round() {
