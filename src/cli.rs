@@ -42,6 +42,14 @@ impl Cli {
         cli
     }
 
+    /// A bare run: `tui` with whatever its `METERSCOPE_` variables say,
+    /// held to the same rules as `meterscope tui`.
+    pub fn bare() -> Result<Cli, clap::Error> {
+        let cli = Cli::try_parse_from(["meterscope", "tui"])?;
+        cli.check()?;
+        Ok(cli)
+    }
+
     /// The rules between switches. clap's own `conflicts_with` would take a
     /// switch that its variable turns off (`METERSCOPE_JSON=0`) as given, so
     /// they are checked here on the values.
@@ -68,6 +76,28 @@ impl Cli {
                 conflict,
                 "--target and --capture cannot be used together: --capture runs meter-core here",
             )),
+            Some(Command::Tui(t))
+                if t.target.is_none() && t.unit.is_some_and(|u| !(1..=247).contains(&u)) =>
+            {
+                Err(refuse(
+                    "tui",
+                    ErrorKind::ValueValidation,
+                    "--unit: meter-core run here answers a unit from 1 to 247",
+                ))
+            }
+            Some(Command::Tui(t))
+                if t.unit == Some(0)
+                    && t.target
+                        .as_deref()
+                        .is_some_and(|t| !t.starts_with("tcp://")) =>
+            {
+                Err(refuse(
+                    "tui",
+                    ErrorKind::ValueValidation,
+                    "--unit 0 is a broadcast on a serial line, which no device answers: \
+                     0 is for tcp:// targets only",
+                ))
+            }
             Some(Command::Poll(p)) if p.json && p.csv => Err(refuse(
                 "poll",
                 conflict,

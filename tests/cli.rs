@@ -65,6 +65,106 @@ fn help_prints_the_overview_and_a_bare_run_wants_a_terminal() {
     assert!(err.contains("meterscope poll"), "{err}");
 }
 
+/// `meterscope ARGS` with only the `METERSCOPE_` variables in `env`.
+fn with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary());
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("METERSCOPE_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run meterscope")
+}
+
+#[test]
+fn a_bare_run_is_held_to_the_rules_of_tui() {
+    let both = [
+        ("METERSCOPE_TARGET", "tcp://127.0.0.1:1"),
+        ("METERSCOPE_CAPTURE", "fault.cfg"),
+    ];
+    for args in [&[][..], &["tui"][..]] {
+        let out = with_env(args, &both);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--target and --capture cannot be used together"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_console_unit_is_bounded_where_it_is_parsed() {
+    for unit in ["0", "248", "255"] {
+        for (args, env) in [
+            (vec!["tui", "--unit", unit], vec![]),
+            (vec![], vec![("METERSCOPE_UNIT", unit)]),
+        ] {
+            let out = with_env(&args, &env);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+            assert!(stderr.contains("1 to 247"), "{stderr}");
+        }
+    }
+    let out = with_env(
+        &["tui", "--target", "rtu:///dev/ttyUSB0", "--unit", "0"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("broadcast"), "{stderr}");
+    // Beyond what a byte holds, clap's own range says so.
+    let out = with_env(&["tui", "--unit", "256"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    // In range it passes the parser and meets the terminal check.
+    for unit in ["1", "247"] {
+        let out = with_env(&["tui", "--unit", unit], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("needs a terminal"), "{stderr}");
+    }
+    let out = with_env(
+        &["tui", "--target", "tcp://127.0.0.1:1", "--unit", "0"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn the_console_help_names_the_variable_of_every_flag() {
+    let help = ok(&["tui", "--help"]);
+    for (flag, variable) in [
+        ("--target", "METERSCOPE_TARGET"),
+        ("--capture", "METERSCOPE_CAPTURE"),
+        ("--profile", "METERSCOPE_PROFILE"),
+        ("--interval", "METERSCOPE_INTERVAL"),
+        ("--unit", "METERSCOPE_UNIT"),
+        ("--mouse", "METERSCOPE_MOUSE"),
+        ("--keymap", "METERSCOPE_KEYMAP"),
+        ("--theme", "METERSCOPE_THEME"),
+    ] {
+        let at = help
+            .find(&format!("      {flag}"))
+            .unwrap_or_else(|| panic!("{flag} is not listed: {help}"));
+        let entry = &help[at..];
+        let end = entry[flag.len() + 6..]
+            .find("\n      --")
+            .map_or(entry.len(), |e| e + flag.len() + 6);
+        // Wrapped to the terminal's width: one space for each run of them.
+        let words = entry[..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            words.contains(&format!("[env: {variable}=")),
+            "{flag} does not name {variable}: {}",
+            &entry[..end]
+        );
+    }
+}
+
 #[test]
 fn synth_has_known_answers() {
     let dir = tempfile::tempdir().unwrap();

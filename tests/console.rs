@@ -721,6 +721,35 @@ fn a_bad_profile_is_refused_before_the_screen_is_taken() {
 }
 
 #[test]
+fn meter_core_that_cannot_start_is_said_on_a_restored_terminal_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("broken.cfg");
+    std::fs::write(&capture, "not a configuration\n").unwrap();
+    let capture = capture.display().to_string();
+    let console = Console::start(&["tui", "--capture", &capture]);
+    assert_eq!(console.exit_code(), 1);
+    let said = String::from_utf8_lossy(&console.raw()).into_owned();
+    let log = console.state_path().join("meterscope").join("console.log");
+    assert!(said.contains("broken.cfg"), "{said}");
+    assert!(
+        said.contains(&format!("the log is at {}", log.display())),
+        "{said}"
+    );
+    // Said where it can be read: not inside a screen left behind.
+    if let Some(entered) = said.find("\x1b[?1049h") {
+        let left = said
+            .rfind("\x1b[?1049l")
+            .expect("the screen was given back");
+        assert!(
+            entered < left && left < said.find("broken.cfg").unwrap(),
+            "{said:?}"
+        );
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("broken.cfg"), "{logged}");
+}
+
+#[test]
 fn a_capture_is_replayed_here_and_read_over_modbus() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("feeder60.cfg");

@@ -210,3 +210,35 @@ fn serve_refuses_a_profile_with_a_point_meter_core_does_not_know_at_its_line_and
         "{stderr}"
     );
 }
+
+#[test]
+fn the_meter_gives_the_target_a_client_reaches_it_at() {
+    runtime().block_on(async {
+        let meter = start_with(
+            Source::Feeder,
+            Options {
+                tcp: Some("127.0.0.1:0".into()),
+                unit: 7,
+                ..Options::default()
+            },
+        )
+        .await
+        .unwrap();
+        let target = meter.target();
+        assert_eq!(
+            target.transport,
+            meterscope::modbus::link::TargetTransport::Tcp {
+                host: "127.0.0.1".into(),
+                port: meter.address.port(),
+            }
+        );
+        assert_eq!(target.unit, 7);
+        // The same target as its URL would give.
+        let url = format!("tcp://{}?unit=7", meter.address);
+        assert_eq!(
+            url.parse::<meterscope::modbus::link::Target>().unwrap(),
+            target
+        );
+        meter.stop().await.unwrap();
+    });
+}

@@ -14,8 +14,6 @@ mod tui;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 use crate::cli::{Cli, Command, FormatArg, ReadArgs, RevArg, ValuesArg};
 use crate::comtrade::{
     Capture, DataType, ReadOptions, Revision, Scale, TextEncoding, WriteOptions, write_capture,
@@ -30,7 +28,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         // A bare run is the console on meter-core run here, with whatever
         // the METERSCOPE_ variables of `tui` say.
-        None => match Cli::try_parse_from(["meterscope", "tui"]) {
+        None => match Cli::bare() {
             Ok(Cli {
                 command: Some(Command::Tui(args)),
             }) => tui::run(&args),

@@ -10,8 +10,6 @@ use crate::tui::{Meter, Options};
 /// The console on `--target`, or on meter-core run here (a capture, or
 /// the built-in feeder).
 pub fn run(args: &TuiArgs) -> anyhow::Result<()> {
-    // Before anything is loaded: a pipe learns at once where to go instead.
-    crate::tui::check_this_terminal()?;
     let meter = match (&args.target, &args.capture) {
         (Some(target), _) => Meter::Target(
             target

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::link::SerialSettings;
+use super::link::{SerialSettings, Target, TargetTransport};
 use super::map::{ProfileError, RegisterMap};
 use super::meter_points::{Identity, ImageBuilder, UnknownPoint};
 use super::rtu_server::serve_rtu;
@@ -392,6 +392,23 @@ impl EmbeddedMeter {
     /// The address its Modbus TCP server listens on, if it serves TCP.
     pub fn tcp_address(&self) -> Option<SocketAddr> {
         self.tcp.then_some(self.address)
+    }
+
+    /// Where a client reaches it, asking the unit it answers: over TCP
+    /// when it serves TCP, else on its serial line.
+    pub fn target(&self) -> Target {
+        let transport = match (&self.rtu, self.tcp) {
+            (Some(serial), false) => TargetTransport::Rtu(serial.clone()),
+            _ => TargetTransport::Tcp {
+                host: self.address.ip().to_string(),
+                port: self.address.port(),
+            },
+        };
+        Target {
+            transport,
+            unit: self.unit,
+            timeout: Duration::from_millis(1000),
+        }
     }
 
     /// Resolves when the meter stops by itself: a server failed, or the

@@ -165,6 +165,9 @@ pub enum Action {
         text: String,
         alarm: bool,
     },
+    /// Where the link stands, as its actor keeps it: told whenever it
+    /// changes, so a lost event leaves nothing wrong on the screen.
+    LinkState(crate::modbus::actor::LinkState),
 }
 
 /// What `update` asks the outside to do; the event loop carries it out.

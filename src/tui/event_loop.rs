@@ -6,7 +6,9 @@
 //!
 //! The link's actor sends its events with `try_send` into a bounded
 //! queue, so a terminal slow to take our output costs dropped screen
-//! updates, never a late request on the wire.
+//! updates, never a late request on the wire; where the link stands is
+//! also watched, as no lost event may leave the screen saying the wrong
+//! thing about it.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -21,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::action::{Action, Command, Effect};
 use super::keymap::Keymap;
-use crate::modbus::actor::{LinkCommand, LinkEvent, LinkHandle};
+use crate::modbus::actor::{LinkCommand, LinkEvent, LinkHandle, LinkState};
 use crate::modbus::link::{LinkStats, Target};
 use crate::modbus::map::RegisterMap;
 use crate::modbus::tap::{Tap, TapCursor};
@@ -109,6 +111,9 @@ struct LiveLink {
     events_open: bool,
     stats: watch::Receiver<LinkStats>,
     stats_open: bool,
+    /// Where the link stands, kept by its actor whatever events were lost.
+    state: watch::Receiver<LinkState>,
+    state_open: bool,
     tap: Arc<Tap>,
     /// The console's place in the tap: other readers take their own.
     cursor: TapCursor,
@@ -149,6 +154,15 @@ pub struct EventLoop<C> {
     drawn: Option<u64>,
     last_draw: Option<Instant>,
     stop: Option<crate::shutdown::StopSignals>,
+    /// The one writer of the recent-targets file, started at the first
+    /// target to remember: one at a time, each change reads the last.
+    recent_writer: Option<RecentWriter>,
+}
+
+/// Targets to remember, written in the order given by one task.
+struct RecentWriter {
+    targets: mpsc::UnboundedSender<String>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl<C: Console> EventLoop<C> {
@@ -166,6 +180,7 @@ impl<C: Console> EventLoop<C> {
             drawn: None,
             last_draw: None,
             stop: None,
+            recent_writer: None,
         }
     }
 
@@ -216,6 +231,9 @@ impl<C: Console> EventLoop<C> {
                             self.pending.push_back(Action::Stats(stats));
                             // Exchanges make frames: take them with their counters.
                             self.take_frames();
+                        }
+                        LinkNews::State(state) => {
+                            self.pending.push_back(Action::LinkState(state));
                         }
                         LinkNews::Closed => {}
                     }
@@ -269,6 +287,8 @@ impl<C: Console> EventLoop<C> {
         let handle = LinkHandle::spawn(target, events_in);
         let link = LiveLink {
             stats: handle.stats.clone(),
+            state: handle.state.clone(),
+            state_open: true,
             cursor: handle.tap.cursor(),
             tap: Arc::clone(&handle.tap),
             handle,
@@ -289,6 +309,16 @@ impl<C: Console> EventLoop<C> {
         self.scan = None;
         if let Some(link) = self.link.take() {
             link.command(LinkCommand::Shutdown);
+        }
+    }
+
+    /// Waits for the targets still to be remembered to be written.
+    pub async fn finish(&mut self) {
+        if let Some(writer) = self.recent_writer.take() {
+            drop(writer.targets);
+            if let Err(e) = writer.task.await {
+                tracing::warn!("the recent targets were not all written: {e}");
+            }
         }
     }
 
@@ -368,15 +398,13 @@ impl<C: Console> EventLoop<C> {
         B: Backend,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        // A slow terminal holds up this loop's thread while it takes the
+        // frame; the link's actor and meter-core run on other tasks and
+        // threads, so the wire is not held up.
         let console = &self.console;
-        let mut draw = || terminal.draw(|frame| console.draw(frame)).map(|_| ());
-        // On a worker of a multi-threaded runtime the write to a slow
-        // terminal blocks only this task: the others move elsewhere.
-        let result = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(draw),
-            _ => draw(),
-        };
-        result.map_err(std::io::Error::other)?;
+        terminal
+            .draw(|frame| console.draw(frame))
+            .map_err(std::io::Error::other)?;
         self.drawn = Some(self.console.generation());
         self.last_draw = Some(Instant::now());
         Ok(())
@@ -483,15 +511,33 @@ impl<C: Console> EventLoop<C> {
         }
     }
 
-    fn remember(&self, target: String) {
+    /// Puts `target` first in the recent list, after the targets asked
+    /// before it: each change reads the file the last one wrote.
+    fn remember(&mut self, target: String) {
         let Some(path) = self.settings.recent.clone() else {
             return;
         };
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = super::recent::remember(&path, &target) {
-                tracing::warn!("{e}");
-            }
+        let writer = self.recent_writer.get_or_insert_with(|| {
+            let (targets, mut asked) = mpsc::unbounded_channel::<String>();
+            let task = tokio::spawn(async move {
+                while let Some(target) = asked.recv().await {
+                    let path = path.clone();
+                    let written = tokio::task::spawn_blocking(move || {
+                        super::recent::remember(&path, &target)
+                    })
+                    .await;
+                    match written {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!("{e}"),
+                        Err(e) => tracing::warn!("the recent targets were not written: {e}"),
+                    }
+                }
+            });
+            RecentWriter { targets, task }
         });
+        if writer.targets.send(target).is_err() {
+            tracing::warn!("the recent targets can no longer be written");
+        }
     }
 }
 
@@ -499,6 +545,7 @@ impl<C: Console> EventLoop<C> {
 enum LinkNews {
     Event(LinkEvent),
     Stats(LinkStats),
+    State(LinkState),
     /// Its actor ended one of the channels.
     Closed,
 }
@@ -511,6 +558,7 @@ async fn next_from_link(link: &mut Option<LiveLink>) -> LinkNews {
     };
     let events_open = link.events_open;
     let stats_open = link.stats_open;
+    let state_open = link.state_open;
     tokio::select! {
         event = link.events.recv(), if events_open => match event {
             Some(event) => LinkNews::Event(event),
@@ -523,6 +571,13 @@ async fn next_from_link(link: &mut Option<LiveLink>) -> LinkNews {
             Ok(()) => LinkNews::Stats(link.stats.borrow_and_update().clone()),
             Err(_) => {
                 link.stats_open = false;
+                LinkNews::Closed
+            }
+        },
+        changed = link.state.changed(), if state_open => match changed {
+            Ok(()) => LinkNews::State(link.state.borrow_and_update().clone()),
+            Err(_) => {
+                link.state_open = false;
                 LinkNews::Closed
             }
         },
@@ -766,6 +821,134 @@ mod tests {
         let mut input = futures::stream::iter(vec![press('x')]);
         let outcome = runtime.block_on(event_loop.run(&mut terminal, &mut input));
         assert_eq!(outcome.unwrap(), Outcome::InputEnded);
+    }
+
+    /// A console that remembers the target each key names, tells where
+    /// the link stands, and quits on `q` or once the link backs off.
+    #[derive(Default)]
+    struct Watching {
+        generation: u64,
+        states: Vec<crate::modbus::actor::WireState>,
+        quit_on_backoff: bool,
+    }
+
+    impl Console for Watching {
+        fn update(&mut self, action: Action) -> Vec<Effect> {
+            self.generation += 1;
+            match action {
+                Action::Key(KeyEvent {
+                    code: KeyCode::Char('q'),
+                    ..
+                })
+                | Action::Command(Command::Quit) => vec![Effect::Quit],
+                Action::Key(KeyEvent {
+                    code: KeyCode::Char(c),
+                    ..
+                }) => vec![Effect::Remember(format!("tcp://10.0.0.{c}:502"))],
+                Action::LinkState(state) => {
+                    let backing_off = matches!(
+                        state.wire,
+                        crate::modbus::actor::WireState::BackingOff { .. }
+                    );
+                    self.states.push(state.wire);
+                    if backing_off && self.quit_on_backoff {
+                        vec![Effect::Quit]
+                    } else {
+                        Vec::new()
+                    }
+                }
+                _ => Vec::new(),
+            }
+        }
+
+        fn draw(&self, _frame: &mut ratatui::Frame) {}
+
+        fn wants_text(&self) -> bool {
+            true
+        }
+
+        fn generation(&self) -> u64 {
+            self.generation
+        }
+
+        fn frames_text(&self) -> String {
+            String::new()
+        }
+    }
+
+    #[test]
+    fn targets_remembered_in_a_burst_are_all_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = super::super::recent::path_in(dir.path());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = Settings {
+            interval: Duration::from_secs(1),
+            recent: Some(path.clone()),
+            mouse: false,
+        };
+        let mut event_loop = EventLoop::new(Watching::default(), Keymap::default(), settings);
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut events: Vec<_> = "0123456789".chars().map(press).collect();
+        events.push(press('q'));
+        let mut input = futures::stream::iter(events).chain(futures::stream::pending());
+        runtime.block_on(async {
+            let outcome = event_loop.run(&mut terminal, &mut input).await.unwrap();
+            assert_eq!(outcome, Outcome::Quit);
+            event_loop.finish().await;
+        });
+        // Each change read the one before it: none was lost to another.
+        let expected: Vec<String> = (0..10)
+            .rev()
+            .map(|k| format!("tcp://10.0.0.{k}:502"))
+            .collect();
+        assert_eq!(super::super::recent::load(&path).unwrap(), expected);
+    }
+
+    #[test]
+    fn where_the_link_stands_reaches_the_console_from_its_actor() {
+        // A port nothing listens on: connecting fails and the link backs off.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let target: Target = format!("tcp://127.0.0.1:{port}?timeout=200")
+            .parse()
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = Settings {
+            interval: Duration::from_secs(1),
+            recent: None,
+            mouse: false,
+        };
+        let console = Watching {
+            quit_on_backoff: true,
+            ..Watching::default()
+        };
+        let mut event_loop = EventLoop::new(console, Keymap::default(), settings);
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut input = futures::stream::pending::<std::io::Result<Event>>();
+        let outcome = runtime.block_on(async {
+            event_loop.connect(target, "meter-core");
+            let outcome = event_loop.run(&mut terminal, &mut input).await;
+            event_loop.shut_down();
+            outcome
+        });
+        assert_eq!(outcome.unwrap(), Outcome::Quit);
+        let last = event_loop.console.states.last();
+        assert!(
+            matches!(
+                last,
+                Some(crate::modbus::actor::WireState::BackingOff { .. })
+            ),
+            "{:?}",
+            event_loop.console.states
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub enum ConsoleError {
     Log(#[from] log_file::LogError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    #[error(transparent)]
-    Embed(#[from] crate::modbus::embedded::EmbedError),
+    #[error("{0} (the log is at {1})")]
+    Embed(crate::modbus::embedded::EmbedError, String),
     #[error("the terminal failed: {0} (the log is at {1})")]
     Terminal(std::io::Error, String),
     #[error("profile {profile}: {error}")]
@@ -41,8 +41,6 @@ pub enum ConsoleError {
         profile: String,
         error: crate::modbus::map::ProfileError,
     },
-    #[error("meter-core here listens on {address}, which is no target: {reason}")]
-    EmbeddedTarget { address: String, reason: String },
 }
 
 /// Which meter the console opens.
@@ -118,16 +116,10 @@ async fn run(options: Options, state: &Path, log: &Path) -> Result<(), ConsoleEr
                     ..embedded::Options::default()
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| ConsoleError::Embed(e, log.display().to_string()))?;
             tracing::info!("meter-core runs here on {}", meter.address);
-            let address = meter.address.to_string();
-            let target = format!("tcp://{address}?unit={}", options.unit.unwrap_or(1))
-                .parse::<Target>()
-                .map_err(|e| ConsoleError::EmbeddedTarget {
-                    address,
-                    reason: e.to_string(),
-                })?;
-            (target, Some(meter))
+            (meter.target(), Some(meter))
         }
     };
     if let Some(unit) = options.unit {
@@ -166,6 +158,7 @@ async fn run(options: Options, state: &Path, log: &Path) -> Result<(), ConsoleEr
     event_loop.connect(target, &options.profile);
     let result = run_on_terminal(&mut event_loop, options.mouse, log).await;
     event_loop.shut_down();
+    event_loop.finish().await;
     if let Some(meter) = meter
         && let Err(e) = meter.stop().await
     {
@@ -202,10 +195,15 @@ pub fn check_this_terminal() -> Result<(), ConsoleError> {
     )
 }
 
+/// The hook a panic ran before the console took the terminal.
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
 /// From here on a panic anywhere (the link's task included) puts the
 /// terminal back, says where the log is, writes the panic there and ends
 /// the process: half a console on a restored terminal helps nobody.
-fn install_panic_hook(log: PathBuf) {
+/// Returns the hook it replaced, to be put back once the terminal is.
+fn install_panic_hook(log: PathBuf) -> PanicHook {
+    let before = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = leave_terminal(true);
         let message = crate::sanitize::for_terminal(&info.to_string()).into_owned();
@@ -225,28 +223,54 @@ fn install_panic_hook(log: PathBuf) {
         );
         std::process::exit(101);
     }));
+    before
 }
 
-/// Raw mode, the alternate screen, and the mouse if asked for.
+/// Raw mode, the alternate screen, and the mouse if asked for; a step
+/// that fails gives back what the steps before it took.
 fn enter_terminal(mouse: bool) -> std::io::Result<()> {
     use crossterm::{event::EnableMouseCapture, execute, terminal};
-    terminal::enable_raw_mode()?;
-    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
-    if mouse {
-        execute!(std::io::stdout(), EnableMouseCapture)?;
+    let entered = terminal::enable_raw_mode()
+        .and_then(|()| execute!(std::io::stdout(), terminal::EnterAlternateScreen))
+        .and_then(|()| {
+            if mouse {
+                execute!(std::io::stdout(), EnableMouseCapture)
+            } else {
+                Ok(())
+            }
+        });
+    if entered.is_err() {
+        let _ = leave_terminal(mouse);
     }
-    Ok(())
+    entered
 }
 
-/// Gives the terminal back as it was found.
+/// Gives the terminal back as it was found. Every step is tried whatever
+/// the others did (a terminal that takes no more output must still leave
+/// raw mode); the first failure is returned.
 fn leave_terminal(mouse: bool) -> std::io::Result<()> {
+    leave_on(
+        &mut std::io::stdout(),
+        mouse,
+        crossterm::terminal::disable_raw_mode,
+    )
+}
+
+/// [`leave_terminal`] on `out`, leaving raw mode with `raw_off`.
+fn leave_on(
+    out: &mut impl std::io::Write,
+    mouse: bool,
+    raw_off: impl FnOnce() -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use crossterm::{cursor::Show, event::DisableMouseCapture, execute, terminal};
-    if mouse {
-        execute!(std::io::stdout(), DisableMouseCapture)?;
-    }
-    // Raw mode first: leaving it has the wider effect if the rest fails.
-    terminal::disable_raw_mode()?;
-    execute!(std::io::stdout(), terminal::LeaveAlternateScreen, Show)
+    let mouse_off = if mouse {
+        execute!(out, DisableMouseCapture)
+    } else {
+        Ok(())
+    };
+    let raw_off = raw_off();
+    let screen_back = execute!(out, terminal::LeaveAlternateScreen, Show);
+    mouse_off.and(raw_off).and(screen_back)
 }
 
 /// Ctrl-Z: the terminal as the shell left it, the process stopped; after
@@ -274,12 +298,20 @@ pub async fn run_on_terminal<C: event_loop::Console>(
     mouse: bool,
     log: &Path,
 ) -> Result<(), ConsoleError> {
-    install_panic_hook(log.to_path_buf());
+    let before = install_panic_hook(log.to_path_buf());
     let failed = |e: std::io::Error| ConsoleError::Terminal(e, log.display().to_string());
-    enter_terminal(mouse).map_err(failed)?;
-    let result = drive(event_loop, mouse).await;
-    let left = leave_terminal(mouse);
-    result.and(left).map_err(failed)
+    let result = match enter_terminal(mouse) {
+        Ok(()) => {
+            let result = drive(event_loop, mouse).await;
+            let left = leave_terminal(mouse);
+            result.and(left)
+        }
+        Err(e) => Err(e),
+    };
+    // What panics from here on (the link or meter-core winding down) is
+    // no console's: it is reported as any program's.
+    std::panic::set_hook(before);
+    result.map_err(failed)
 }
 
 async fn drive<C: event_loop::Console>(
@@ -311,6 +343,43 @@ async fn drive<C: event_loop::Console>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal that takes no more output.
+    struct Gone;
+
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("the terminal is gone"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("the terminal is gone"))
+        }
+    }
+
+    #[test]
+    fn leaving_leaves_raw_mode_whatever_else_fails_and_says_the_first_failure() {
+        let mut raw_left = false;
+        let err = leave_on(&mut Gone, true, || {
+            raw_left = true;
+            Err(std::io::Error::other("raw mode stuck"))
+        })
+        .unwrap_err();
+        assert!(raw_left, "raw mode was not left after the mouse failed");
+        assert_eq!(err.to_string(), "the terminal is gone");
+
+        let mut out = Vec::new();
+        leave_on(&mut out, true, || Ok(())).unwrap();
+        let written = String::from_utf8(out).unwrap();
+        let mouse_off = written.find("\x1b[?1000l").expect("the mouse is let go");
+        let screen_back = written
+            .find("\x1b[?1049l")
+            .expect("the screen is given back");
+        assert!(mouse_off < screen_back, "{written:?}");
+        assert!(
+            written.ends_with("\x1b[?25h"),
+            "the cursor shows: {written:?}"
+        );
+    }
 
     #[test]
     fn a_pipe_or_a_dumb_terminal_is_refused_with_the_way_round() {

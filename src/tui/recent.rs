@@ -22,7 +22,9 @@ pub enum RecentError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {size} bytes is more than recent targets take ({FILE_LIMIT} at most)")]
+    #[error("{path}: not a file, so not a list of recent targets")]
+    NotAFile { path: String },
+    #[error("{path}: {size} bytes or more is more than recent targets take ({FILE_LIMIT} at most)")]
     TooLarge { path: String, size: u64 },
     #[error("{path}: line {line}, column {column}: not a list of targets: {reason}")]
     NotAList {
@@ -51,27 +53,30 @@ pub fn path_in(state_dir: &Path) -> PathBuf {
 
 /// The list in `path`, newest first; no file is an empty list.
 pub fn load(path: &Path) -> Result<Vec<String>, RecentError> {
+    use std::io::Read as _;
     let shown = || path.display().to_string();
-    let size = match std::fs::metadata(path) {
-        Ok(m) => m.len(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(RecentError::Read {
-                path: shown(),
-                source,
-            });
-        }
-    };
-    if size > FILE_LIMIT {
-        return Err(RecentError::TooLarge {
-            path: shown(),
-            size,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|source| RecentError::Read {
+    let read = |source| RecentError::Read {
         path: shown(),
         source,
-    })?;
+    };
+    match std::fs::metadata(path) {
+        // A FIFO or a device there would block the start, or never end.
+        Ok(m) if !m.is_file() => return Err(RecentError::NotAFile { path: shown() }),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(read(source)),
+    }
+    // The limit is kept while reading: the file may grow after the look.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(read)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(RecentError::TooLarge {
+            path: shown(),
+            size: bytes.len() as u64,
+        });
+    }
     let entries: Vec<String> =
         serde_json::from_slice(&bytes).map_err(|e| RecentError::NotAList {
             path: shown(),
@@ -196,6 +201,24 @@ mod tests {
             ["rtu:///dev/ttyUSB0?unit=3"]
         );
         assert_eq!(load(&path).unwrap(), ["rtu:///dev/ttyUSB0?unit=3"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_directory_there_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_in(dir.path());
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Opening a FIFO with no writer would block here for ever.
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
+        assert!(load_or_warn(&path).is_empty());
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
     }
 
     #[test]

@@ -45,6 +45,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.link.stats = stats;
             true
         }
+        Action::LinkState(state) => {
+            use crate::modbus::actor::WireState;
+            app.link.state = match state.wire {
+                WireState::Connecting => LinkState::Connecting,
+                WireState::Connected => LinkState::Connected,
+                WireState::BackingOff { until, .. } => LinkState::BackingOff { until },
+                WireState::Stopped => LinkState::Stopped,
+            };
+            app.link.paused = state.paused;
+            true
+        }
         Action::Frames(frames) => {
             let any = !frames.is_empty();
             take_frames(app, frames);

@@ -76,7 +76,14 @@ pub fn peers(needed: &[&str]) -> bool {
             if in_ci() {
                 panic!("{peer} is missing; .ci/run installs it");
             }
-            eprintln!("skipped: {peer} is not installed");
+            // Straight to stderr: the harness keeps a passing test's
+            // eprintln! to itself, and a skip must be seen.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: {} needs {peer}, which is not installed",
+                std::thread::current().name().unwrap_or("a test")
+            );
             return false;
         }
     }
