@@ -28,7 +28,10 @@ struct Console {
     /// Set once the pty has nothing more to read (the console has ended).
     read_all: Arc<std::sync::atomic::AtomicBool>,
     state: tempfile::TempDir,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    /// Dropped to hang up, as a closed SSH connection does.
+    master: Option<Box<dyn portable_pty::MasterPty + Send>>,
+    /// Tells the reader to let go of its end of the pty too.
+    hung_up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Console {
@@ -97,10 +100,12 @@ impl Console {
         let (seen, kept) = (Arc::clone(&screen), Arc::clone(&raw));
         let read_all = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let done = Arc::clone(&read_all);
+        let hung_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let let_go = Arc::clone(&hung_up);
         std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Ok(n) = reader.read(&mut chunk) {
-                if n == 0 {
+                if n == 0 || let_go.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
                 seen.lock().unwrap().process(&chunk[..n]);
@@ -116,7 +121,8 @@ impl Console {
             raw,
             read_all,
             state,
-            _master: pair.master,
+            master: Some(pair.master),
+            hung_up,
         }
     }
 
@@ -205,6 +211,26 @@ impl Console {
         self.wait_for_text("Quit meterscope?");
         self.press("y");
         self.exit_code()
+    }
+
+    /// Closes the terminal under the console, as a dropped SSH connection
+    /// does; its exit code once it has ended.
+    fn hang_up(&mut self) -> u32 {
+        self.hung_up
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.keys = Box::new(std::io::sink());
+        self.master = None;
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child_status().expect("wait") {
+                return status.exit_code();
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the console outlived its terminal"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn raw(&self) -> Vec<u8> {
@@ -868,4 +894,16 @@ fn meter_core_here_answers_the_unit_asked() {
                 .any(|l| l.contains(" <- ") && l.contains("   9 03"))
     });
     assert_eq!(console.quit_with("q"), 0);
+}
+
+#[test]
+fn a_hangup_ends_the_console_without_a_panic() {
+    let mut console = Console::start(&[]);
+    console.wait_for_text("V L-N");
+    let code = console.hang_up();
+    let log = std::fs::read_to_string(console.state_path().join("meterscope/console.log"))
+        .expect("the console's log");
+    assert!(log.contains("stopping at SIGHUP"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert_ne!(code, 101, "{log}");
 }

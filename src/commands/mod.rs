@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> ExitCode {
             for cause in error.chain().skip(1) {
                 message.push_str(&format!("\n  caused by: {cause}"));
             }
-            eprintln!("{}", for_terminal_lines(&message));
+            say(&for_terminal_lines(&message));
             ExitCode::FAILURE
         }
     }
@@ -164,7 +164,7 @@ fn read_options(read: &ReadArgs) -> anyhow::Result<ReadOptions> {
 fn open_capture(path: &std::path::Path, read: &ReadArgs) -> anyhow::Result<Capture> {
     let capture = Capture::open(path, &read_options(read)?).map_err(capture_with_flag)?;
     for warning in &capture.warnings {
-        eprintln!("warning: {}", for_terminal(warning));
+        say(&format!("warning: {}", for_terminal(warning)));
     }
     Ok(capture)
 }
@@ -178,7 +178,7 @@ fn scale_for(capture: &Capture, values: ValuesArg) -> Scale {
         ValuesArg::Secondary => Scale::Secondary,
     };
     for warning in capture.unscaled_channels(scale) {
-        eprintln!("warning: {}", for_terminal(&warning));
+        say(&format!("warning: {}", for_terminal(&warning)));
     }
     scale
 }
@@ -202,10 +202,10 @@ fn revision(rev: RevArg) -> Revision {
 /// Writes a capture, saying what it wrote and anything a reader of it should know.
 fn write(capture: &Capture, out: &std::path::Path, options: WriteOptions) -> anyhow::Result<()> {
     if let Some(caveat) = options.caveat() {
-        eprintln!("warning: {caveat}");
+        say(&format!("warning: {caveat}"));
     }
     for file in write_capture(capture, out, options).map_err(capture_with_flag)? {
-        eprintln!("wrote {}", file.display());
+        say(&format!("wrote {}", file.display()));
     }
     Ok(())
 }
@@ -271,4 +271,11 @@ fn nominal_with_flag(error: crate::meter::measure::nominal::NominalError) -> any
              give --nominal"
         ),
     }
+}
+
+/// One line on stderr. After a hangup the terminal may be gone, and a
+/// failed write must not turn the end of a run into a panic.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

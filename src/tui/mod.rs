@@ -205,19 +205,22 @@ type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'sta
 fn install_panic_hook(log: PathBuf) -> PanicHook {
     let before = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        use std::io::Write as _;
         let _ = leave_terminal(true);
         let message = crate::sanitize::for_terminal(&info.to_string()).into_owned();
         tracing::error!("the console stopped: {message}");
         // The log's writer thread may not get to it: write it here too.
         if let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(&log) {
-            use std::io::Write as _;
             let _ = writeln!(
                 file,
                 "{} the console stopped: {message}",
                 chrono::Local::now().to_rfc3339()
             );
         }
-        eprintln!(
+        // The terminal may be gone (a hangup): a failed write must not
+        // panic inside the panic hook.
+        let _ = writeln!(
+            std::io::stderr(),
             "meterscope: the console stopped on an internal error; the log is at {}",
             log.display()
         );
@@ -286,8 +289,9 @@ fn suspend(mouse: bool) -> std::io::Result<()> {
     )
 }
 
-fn new_terminal()
--> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>> {
+type Terminal = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>;
+
+fn new_terminal() -> std::io::Result<Terminal> {
     ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
 }
 
@@ -319,6 +323,16 @@ async fn drive<C: event_loop::Console>(
     mouse: bool,
 ) -> std::io::Result<()> {
     let mut terminal = new_terminal()?;
+    let result = drive_on(&mut terminal, event_loop, mouse).await;
+    let_go(terminal);
+    result
+}
+
+async fn drive_on<C: event_loop::Console>(
+    terminal: &mut Terminal,
+    event_loop: &mut event_loop::EventLoop<C>,
+    mouse: bool,
+) -> std::io::Result<()> {
     let mut input = crossterm::event::EventStream::new();
     loop {
         let size = terminal.size()?;
@@ -326,7 +340,7 @@ async fn drive<C: event_loop::Console>(
             width: size.width,
             height: size.height,
         });
-        match event_loop.run(&mut terminal, &mut input).await? {
+        match event_loop.run(terminal, &mut input).await? {
             event_loop::Outcome::Quit | event_loop::Outcome::InputEnded => return Ok(()),
             event_loop::Outcome::Suspend => {
                 tracing::info!("suspended");
@@ -334,9 +348,18 @@ async fn drive<C: event_loop::Console>(
                 tracing::info!("resumed");
                 // A terminal that remembers nothing, over a cleared screen,
                 // draws every cell: what the shell left there is gone.
-                terminal = new_terminal()?;
+                let_go(std::mem::replace(terminal, new_terminal()?));
             }
         }
+    }
+}
+
+/// Gives the cursor back. ratatui's own drop does that too, but prints to
+/// stderr when it cannot, and after a hangup that print panics: a terminal
+/// that takes nothing more has no cursor to give back, so it is forgotten.
+fn let_go(mut terminal: Terminal) {
+    if terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
     }
 }
 
