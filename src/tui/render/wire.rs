@@ -148,7 +148,7 @@ fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let ms = |v: Option<f64>| super::number(v, 1);
     let l = &stats.latency_ms;
     let pair = |label: &str, value: String| {
         vec![
