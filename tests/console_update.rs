@@ -248,6 +248,7 @@ fn connect_refuses_a_bad_url_with_the_reason_and_takes_a_good_one() {
         Action::Connected {
             target,
             profile: "powerlogic".into(),
+            chosen: true,
         },
     );
     assert_eq!(
@@ -331,6 +332,7 @@ fn switching_meters_resets_the_whole_link_view() {
         Action::Connected {
             target: target.clone(),
             profile: "meter-core".into(),
+            chosen: true,
         },
     );
     assert_eq!(app.link.target, target);
@@ -490,7 +492,14 @@ fn serial_lists_scans_stops_and_connects_to_a_found_device() {
     assert!(app.dialog.is_none());
     assert!(app.trends.iter().any(|t| !t.values.is_empty()), "not yet");
     let (target, profile) = (target.clone(), profile.clone());
-    let effects = update(app, Action::Connected { target, profile });
+    let effects = update(
+        app,
+        Action::Connected {
+            target,
+            profile,
+            chosen: true,
+        },
+    );
     assert_eq!(
         effects,
         vec![Effect::Remember(
@@ -822,4 +831,30 @@ fn a_message_from_outside_shows_for_a_while() {
     tick(app, t0, Duration::from_secs(fixture::POLLS + 9));
     assert_eq!(app.message(), None, "gone after a while");
     assert_eq!(app.messages.len(), 1, "kept");
+}
+
+/// The link the console starts with comes up as itself: still the
+/// embedded meter, and not put in the recent list.
+#[test]
+fn the_first_link_up_is_not_remembered_and_stays_embedded() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    assert!(app.link.embedded.is_some());
+    let (target, recent) = (app.link.target.clone(), app.recent.clone());
+    let effects = update(
+        app,
+        Action::Connected {
+            target,
+            profile: "meter-core".into(),
+            chosen: false,
+        },
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.recent, recent);
+    assert!(app.link.embedded.is_some());
+    assert!(
+        app.link
+            .source_text()
+            .starts_with("embedded meter-core on ")
+    );
 }

@@ -161,6 +161,9 @@ pub enum Action {
     Connected {
         target: crate::modbus::link::Target,
         profile: String,
+        /// Chosen in the console (a dialog), so kept in the recent list;
+        /// not the target the console was started with.
+        chosen: bool,
     },
     /// The link could not be switched (the profile did not load); the
     /// link in use is kept.

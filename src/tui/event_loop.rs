@@ -137,6 +137,9 @@ impl Drop for RunningScan {
 /// A profile loaded off the loop for the `number`th connect asked.
 struct LoadedProfile {
     number: u64,
+    /// Chosen in the console (kept in the recent list once up), not given
+    /// at start.
+    chosen: bool,
     target: Target,
     profile: String,
     map: Result<Arc<RegisterMap>, String>,
@@ -274,6 +277,10 @@ impl<C: Console> EventLoop<C> {
     /// that cannot be loaded leaves the link in use as it is and answers
     /// `Action::ConnectRefused`. Call inside the runtime.
     pub fn connect(&mut self, target: Target, profile: &str) {
+        self.load_then_connect(target, profile, false);
+    }
+
+    fn load_then_connect(&mut self, target: Target, profile: &str, chosen: bool) {
         self.connects = self.connects.wrapping_add(1);
         let number = self.connects;
         let profile = profile.to_string();
@@ -290,6 +297,7 @@ impl<C: Console> EventLoop<C> {
             let _ = done
                 .send(LoadedProfile {
                     number,
+                    chosen,
                     target,
                     profile,
                     map,
@@ -303,6 +311,7 @@ impl<C: Console> EventLoop<C> {
     fn start_link(&mut self, loaded: LoadedProfile) {
         let LoadedProfile {
             number,
+            chosen,
             target,
             profile,
             map,
@@ -350,8 +359,11 @@ impl<C: Console> EventLoop<C> {
         self.link = Some(link);
         // Before any of the new link's events: they come through its queue,
         // read only after this is dispatched.
-        self.pending
-            .push_back(Action::Connected { target, profile });
+        self.pending.push_back(Action::Connected {
+            target,
+            profile,
+            chosen,
+        });
     }
 
     /// Stops the link's actor; its last events are not waited for.
@@ -454,7 +466,7 @@ impl<C: Console> EventLoop<C> {
 
     fn carry_out(&mut self, effect: Effect) -> Option<Outcome> {
         match effect {
-            Effect::Connect { target, profile } => self.connect(target, &profile),
+            Effect::Connect { target, profile } => self.load_then_connect(target, &profile, true),
             Effect::Reconnect => self.command(LinkCommand::Reconnect),
             Effect::PausePoll => self.command(LinkCommand::Pause),
             Effect::ResumePoll => self.command(LinkCommand::Resume),
@@ -892,8 +904,13 @@ mod tests {
             event_loop.start_link(second);
             assert!(event_loop.link.is_some());
             match event_loop.pending.pop_front() {
-                Some(Action::Connected { target: t, profile }) => {
+                Some(Action::Connected {
+                    target: t,
+                    profile,
+                    chosen,
+                }) => {
                     assert_eq!((t, profile.as_str()), (target, "meter-core"));
+                    assert!(!chosen, "given at start");
                 }
                 other => panic!("{other:?}"),
             }

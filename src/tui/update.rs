@@ -43,11 +43,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             link_event(app, event, at);
             true
         }
-        Action::Connected { target, profile } => {
+        Action::Connected {
+            target,
+            profile,
+            chosen,
+        } => {
             let remembered = target.to_string();
             switch_link(app, target, profile);
-            remember(app, &remembered);
-            effects.push(Effect::Remember(remembered));
+            if chosen {
+                remember(app, &remembered);
+                effects.push(Effect::Remember(remembered));
+            }
             true
         }
         Action::ConnectRefused {
@@ -55,9 +61,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             profile,
             why,
         } => {
-            open_connect_to(app, &target.to_string(), &profile);
-            if let Some(Dialog::Connect(dialog)) = &mut app.dialog {
-                dialog.error = Some(why);
+            match app.dialog {
+                // Another dialog (quit, say) is not pushed aside.
+                Some(Dialog::Quit | Dialog::Help(_) | Dialog::Serial(_)) => say(app, why, true),
+                None | Some(Dialog::Connect(_)) => {
+                    open_connect_to(app, &target.to_string(), &profile);
+                    if let Some(Dialog::Connect(dialog)) = &mut app.dialog {
+                        dialog.error = Some(why);
+                    }
+                }
             }
             true
         }
