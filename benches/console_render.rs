@@ -131,10 +131,13 @@ fn main() {
     fixture::tick(&mut after, fixed.t0, at);
     update(
         &mut after,
-        Action::Link(LinkEvent::Polled {
+        Action::Link {
+            event: LinkEvent::Polled {
+                at: fixed.t0 + at,
+                poll: Box::new(next),
+            },
             at: fixed.t0 + at,
-            poll: Box::new(next),
-        }),
+        },
     );
     fixture::tick(&mut after, fixed.t0, at + Duration::from_millis(300));
     let per_poll = bytes_between(&before, &after, &theme);

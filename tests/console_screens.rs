@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use fixture::{Fixed, fixed, key, tick, typed};
+use fixture::{Fixed, fixed, key, on_link, tick, typed};
 use meterscope::modbus::actor::LinkEvent;
 use meterscope::modbus::link::LinkError;
 use meterscope::modbus::ports::PortInfo;
@@ -285,12 +285,12 @@ fn a_stale_link() {
     };
     let failed = Duration::from_secs(fixture::POLLS + 1);
     tick(app, t0, failed);
-    update(
+    on_link(
         app,
-        Action::Link(LinkEvent::BackingOff {
+        LinkEvent::BackingOff {
             until: t0 + failed + Duration::from_secs(4),
             error,
-        }),
+        },
     );
     tick(app, t0, failed + Duration::from_millis(2500));
     assert!(app.link.stale(app.now));
@@ -392,15 +392,15 @@ fn every_view(app: &mut App, k: usize) {
         }
         6 => {
             let t0 = app.now;
-            update(
+            on_link(
                 app,
-                Action::Link(LinkEvent::BackingOff {
+                LinkEvent::BackingOff {
                     until: t0 + Duration::from_secs(3),
                     error: LinkError::Io {
                         target: "tcp://127.0.0.1:5020?unit=1".into(),
                         reason: "broken pipe".into(),
                     },
-                }),
+                },
             );
             let wall = app.wall + chrono::Duration::seconds(9);
             update(
@@ -495,15 +495,15 @@ fn without_colour_no_cell_has_one_and_the_stale_mark_stays() {
     let app = &mut fixed.app;
     let failed = Duration::from_secs(fixture::POLLS + 1);
     tick(app, t0, failed);
-    update(
+    on_link(
         app,
-        Action::Link(LinkEvent::BackingOff {
+        LinkEvent::BackingOff {
             until: t0 + failed + Duration::from_secs(4),
             error: LinkError::Connect {
                 target: "tcp://127.0.0.1:5020?unit=1".into(),
                 reason: "connection refused".into(),
             },
-        }),
+        },
     );
     tick(app, t0, failed + Duration::from_secs(3));
     for k in 0..20 {
@@ -539,4 +539,97 @@ fn without_colour_no_cell_has_one_and_the_stale_mark_stays() {
         "{marked} cells marked stale on row {row}"
     );
     assert!(text(&buffer).contains("⚠ STALE"));
+}
+
+/// ESC, OSC, C1 and bidi text a meter could hold, through the real path:
+/// registers decoded by the profile's utf8 points into a poll, a frame the
+/// tap decodes, and every screen drawn from them. Nothing of it reaches
+/// the buffer as a control or reordering character.
+#[test]
+fn hostile_meter_text_is_neutralised_on_every_screen() {
+    use meterscope::modbus::coverage::Coverage;
+    use meterscope::modbus::map::RegisterMap;
+    use meterscope::modbus::poll::ProfilePoll;
+    use meterscope::modbus::tap::{Framing, Tap, push_crc};
+
+    let profile = "Profile(\n    name: \"hostile\",\n    points: [\n        \
+                   Point(name: \"meter_name\", register: 30, type: utf8(20)),\n        \
+                   Point(name: \"meter_model\", register: 50, type: utf8(20)),\n        \
+                   Point(name: \"manufacturer\", register: 70, type: utf8(20)),\n        \
+                   Point(name: \"meter_time\", register: 1845, type: utf8(20)),\n    ],\n)\n";
+    let map = RegisterMap::parse("hostile.ron", profile).expect("the profile");
+    // A raw 0x9B (CSI in C1), its UTF-8 form, OSC with BEL, CSI, RLO, LRI.
+    let hostile: [&[u8]; 4] = [
+        b"PM\x9b2J\xc2\x9b31m",
+        b"\x1b]0;owned\x07\x1b[2J",
+        "\u{202e}rotinom\u{2066}x".as_bytes(),
+        b"2026-01-15T12:00:00\x1b[8m",
+    ];
+    let values = map
+        .points
+        .iter()
+        .zip(hostile)
+        .map(|(p, bytes)| {
+            let mut padded = bytes.to_vec();
+            padded.resize(40, 0);
+            let words: Vec<u16> = padded
+                .chunks(2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .collect();
+            (p.name.clone(), p.decode(&words))
+        })
+        .collect();
+    let poll = ProfilePoll {
+        time: fixture::wall0(),
+        values,
+        errors: Vec::new(),
+        failed_points: Default::default(),
+        coverage: Coverage::default(),
+    };
+    assert!(
+        poll.text("meter_model")
+            .is_some_and(|t| t.contains('\u{1b}')),
+        "the decode keeps the meter's bytes; the screen must not"
+    );
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    let at = app.now;
+    on_link(
+        app,
+        LinkEvent::Polled {
+            at,
+            poll: Box::new(poll),
+        },
+    );
+    let tap = Tap::new(Framing::Rtu { baud: 19200 });
+    let mut reply = vec![
+        0x01, 0x03, 0x08, 0x1B, b']', 0x9B, 0x07, 0xE2, 0x80, 0xAE, 0x1B,
+    ];
+    push_crc(&mut reply);
+    tap.received(&reply);
+    tap.flush();
+    update(app, Action::Frames(tap.take_new()));
+
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    for screen in [
+        Command::ShowDevice,
+        Command::ShowReadings,
+        Command::ShowWire,
+        Command::ShowWaveform,
+    ] {
+        command(app, screen);
+        let buffer = draw(app, &Theme::default(), 120, 40);
+        let shown = text(&buffer);
+        for (k, c) in shown.chars().enumerate() {
+            assert!(
+                c == '\n' || !(c.is_control() || bidi(c)),
+                "{screen:?}: U+{:04X} at {k}:\n{shown}",
+                c as u32
+            );
+        }
+        if screen == Command::ShowDevice {
+            assert!(shown.contains("rotinom"), "the name is shown:\n{shown}");
+            assert!(shown.contains("owned"), "the model is shown:\n{shown}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ mod fixture;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use fixture::{Fixed, fixed, key, tick, typed};
+use fixture::{Fixed, fixed, key, on_link, on_link_at, tick, typed};
 use meterscope::modbus::actor::LinkEvent;
 use meterscope::modbus::coverage::Coverage;
 use meterscope::modbus::link::{LinkError, TargetTransport};
@@ -224,23 +224,154 @@ fn connect_refuses_a_bad_url_with_the_reason_and_takes_a_good_one() {
     clear_field(app);
     typed(app, "powerlogic");
     let effects = update(app, key(KeyCode::Enter));
-    let target = "tcp://127.0.0.1:1502?unit=7".parse().expect("a target");
+    let target: meterscope::modbus::link::Target =
+        "tcp://127.0.0.1:1502?unit=7".parse().expect("a target");
     assert_eq!(
         effects,
-        vec![
-            Effect::Connect {
-                target,
-                profile: "powerlogic".into()
-            },
-            Effect::Remember("tcp://127.0.0.1:1502?unit=7".into()),
-        ]
+        vec![Effect::Connect {
+            target: target.clone(),
+            profile: "powerlogic".into()
+        }]
     );
     assert!(app.dialog.is_none());
+    // Until the loop says the new link is up, the old meter is shown as
+    // itself, and nothing is remembered.
+    assert_eq!(app.link.profile, "meter-core");
+    assert!(app.link.poll.is_some());
+    assert_ne!(
+        app.recent.first().map(String::as_str),
+        Some("tcp://127.0.0.1:1502?unit=7")
+    );
+
+    let effects = update(
+        app,
+        Action::Connected {
+            target,
+            profile: "powerlogic".into(),
+            chosen: true,
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Remember("tcp://127.0.0.1:1502?unit=7".into())]
+    );
     assert_eq!(app.link.unit(), 7);
     assert_eq!(app.link.profile, "powerlogic");
     assert_eq!(app.link.embedded, None);
     assert!(app.link.poll.is_none(), "the old meter's values are gone");
     assert_eq!(app.recent[0], "tcp://127.0.0.1:1502?unit=7");
+}
+
+/// A profile that does not load keeps the meter in use, unrenamed and
+/// unremembered, and brings the dialog back with the reason.
+#[test]
+fn a_refused_connect_keeps_the_old_link_and_says_why() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    let before = (app.link.target.clone(), app.link.polls, app.recent.clone());
+    command(app, Command::Connect);
+    clear_field(app);
+    typed(app, "tcp://127.0.0.1:1502?unit=7");
+    for _ in 0..2 {
+        update(app, key(KeyCode::Tab));
+    }
+    clear_field(app);
+    typed(app, "nosuch.ron");
+    let effects = update(app, key(KeyCode::Enter));
+    let Some(Effect::Connect { target, profile }) = effects.first().cloned() else {
+        panic!("{effects:?}");
+    };
+    let effects = update(
+        app,
+        Action::ConnectRefused {
+            target,
+            profile,
+            why: "tcp://127.0.0.1:1502?unit=7: profile nosuch.ron: no such file".into(),
+        },
+    );
+    assert!(effects.is_empty(), "nothing remembered: {effects:?}");
+    assert_eq!(
+        (app.link.target.clone(), app.link.polls, app.recent.clone()),
+        before
+    );
+    assert_eq!(app.link.profile, "meter-core");
+    let Some(Dialog::Connect(d)) = &app.dialog else {
+        panic!("the dialog is back");
+    };
+    assert_eq!(d.target.lines()[0], "tcp://127.0.0.1:1502?unit=7");
+    assert_eq!(d.profile.lines()[0], "nosuch.ron");
+    assert!(
+        d.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no such file"))
+    );
+}
+
+/// Both ways to a new meter (the connect dialog, a device a scan found)
+/// leave nothing of the old one: values, trends, errors, the frozen
+/// scope, the pause, the counters.
+#[test]
+fn switching_meters_resets_the_whole_link_view() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    command(app, Command::Pause);
+    command(app, Command::ShowWaveform);
+    command(app, Command::Freeze);
+    on_link(app, broken(app.now));
+    app.link.stats.requests = 42;
+    assert!(app.link.paused && app.waveform.frozen.is_some());
+    assert!(app.link.last_error.is_some() && app.link.polls > 0);
+    assert!(app.trends.iter().any(|t| !t.values.is_empty()));
+    let interval = app.link.interval;
+    let target: meterscope::modbus::link::Target =
+        "rtu:///dev/ttyUSB0?baud=9600&parity=none&unit=3"
+            .parse()
+            .expect("a target");
+    update(
+        app,
+        Action::Connected {
+            target: target.clone(),
+            profile: "meter-core".into(),
+            chosen: true,
+        },
+    );
+    assert_eq!(app.link.target, target);
+    assert_eq!(app.link.state, LinkState::Connecting);
+    assert_eq!(app.link.interval, interval, "configuration stays");
+    assert!(!app.link.paused);
+    assert_eq!(app.link.last_error, None);
+    assert_eq!(app.link.failing_since, None);
+    assert!(app.link.poll.is_none() && app.link.polled_at.is_none());
+    assert_eq!(app.link.polls, 0);
+    assert_eq!(app.link.stats.requests, 0);
+    assert!(app.trends.iter().all(|t| t.values.is_empty()));
+    assert!(app.waveform.frozen.is_none());
+}
+
+/// Ctrl-C through the real keymap while a text field has focus: the quit
+/// dialog, as everywhere, and a second Ctrl-C quits.
+#[test]
+fn ctrl_c_in_a_text_dialog_asks_to_quit() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use meterscope::tui::event_loop::translate;
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    for open in [Command::Connect, Command::Serial] {
+        let mut fixed = meter_core();
+        let app = &mut fixed.app;
+        command(app, open);
+        if open == Command::Serial {
+            update(app, Action::Ports(Ok(vec![])));
+        }
+        let keymap = app.keymap.clone();
+        let press = |app: &mut App| {
+            let action = translate(&keymap, wants_text(app), &ctrl_c).expect("a key");
+            update(app, action)
+        };
+        assert!(press(app).is_empty());
+        assert!(matches!(app.dialog, Some(Dialog::Quit)), "{open:?}");
+        assert_eq!(press(app), vec![Effect::Quit]);
+        assert!(app.quit);
+    }
 }
 
 #[test]
@@ -359,6 +490,25 @@ fn serial_lists_scans_stops_and_connects_to_a_found_device() {
         "rtu:///dev/ttyUSB0?baud=9600&parity=none&stop=1&unit=4"
     );
     assert!(app.dialog.is_none());
+    assert!(app.trends.iter().any(|t| !t.values.is_empty()), "not yet");
+    let (target, profile) = (target.clone(), profile.clone());
+    let effects = update(
+        app,
+        Action::Connected {
+            target,
+            profile,
+            chosen: true,
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Remember(
+            "rtu:///dev/ttyUSB0?baud=9600&parity=none&stop=1&unit=4".into()
+        )]
+    );
+    // The old meter's trends do not run on into the found device's.
+    assert!(app.trends.iter().all(|t| t.values.is_empty()));
+    assert!(app.link.poll.is_none());
 }
 
 #[test]
@@ -405,12 +555,15 @@ fn the_data_goes_stale_after_two_intervals_of_failure_and_back() {
     let t0 = fixed.t0;
     let app = &mut fixed.app;
     let failed = Duration::from_secs(fixture::POLLS + 1);
-    tick(app, t0, failed);
-    update(app, Action::Link(broken(t0 + failed)));
+    // The failure arrives 400 ms after the last tick: it is dated when it
+    // arrived, not at that tick, so staleness counts from it.
+    tick(app, t0, failed - Duration::from_millis(400));
+    on_link_at(app, broken(t0 + failed), t0 + failed);
     assert!(!app.link.stale(app.now));
+    assert_eq!(app.link.failing_since, Some(t0 + failed));
     assert_eq!(
         app.link.state_text(app.now),
-        "backing off, reconnecting in 5 s"
+        "backing off, reconnecting in 6 s"
     );
     tick(app, t0, failed + Duration::from_millis(1999));
     assert!(!app.link.stale(app.now), "two intervals not yet past");
@@ -422,10 +575,7 @@ fn the_data_goes_stale_after_two_intervals_of_failure_and_back() {
     assert!(app.link.stale(app.now));
     assert!(app.link.poll.is_some(), "the last values stay, marked");
     // Another failure does not restart the count.
-    update(
-        app,
-        Action::Link(broken(t0 + failed + Duration::from_secs(3))),
-    );
+    on_link(app, broken(t0 + failed + Duration::from_secs(3)));
     assert!(app.link.stale(app.now));
     tick(app, t0, failed + Duration::from_secs(6));
     assert_eq!(
@@ -434,14 +584,14 @@ fn the_data_goes_stale_after_two_intervals_of_failure_and_back() {
     );
     tick(app, t0, failed + Duration::from_secs(8));
     assert_eq!(app.link.state_text(app.now), "reconnecting");
-    update(app, Action::Link(LinkEvent::Reconnected));
+    on_link(app, LinkEvent::Reconnected);
     let poll = fixture::polls("meter-core", 1).remove(0);
-    update(
+    on_link(
         app,
-        Action::Link(LinkEvent::Polled {
+        LinkEvent::Polled {
             at: app.now,
             poll: Box::new(poll),
-        }),
+        },
     );
     assert!(!app.link.stale(app.now));
     assert_eq!(app.link.state, LinkState::Connected);
@@ -470,12 +620,12 @@ fn a_poll_that_read_nothing_keeps_the_last_values_and_counts_as_failure() {
         coverage: Coverage::default(),
         failed_points: Default::default(),
     };
-    update(
+    on_link(
         app,
-        Action::Link(LinkEvent::Polled {
+        LinkEvent::Polled {
             at: app.now,
             poll: Box::new(failed),
-        }),
+        },
     );
     assert_eq!(app.link.number("voltage_an"), before);
     assert!(app.link.failing_since.is_some());
@@ -638,12 +788,12 @@ fn waveform_channels_wrap_and_a_frozen_scope_stays_put() {
     assert_eq!(frozen.voltages[0].as_ref().map(Vec::len), Some(128));
     let mut later = fixture::polls("meter-core", 1).remove(0);
     later.values.remove("scope_voltage_a");
-    update(
+    on_link(
         app,
-        Action::Link(LinkEvent::Polled {
+        LinkEvent::Polled {
             at: app.now,
             poll: Box::new(later),
-        }),
+        },
     );
     assert_eq!(app.scope(), Some(frozen), "the copy, not the new poll");
     command(app, Command::Freeze);
@@ -692,4 +842,30 @@ fn a_message_from_outside_shows_for_a_while() {
     tick(app, t0, Duration::from_secs(fixture::POLLS + 9));
     assert_eq!(app.message(), None, "gone after a while");
     assert_eq!(app.messages.len(), 1, "kept");
+}
+
+/// The link the console starts with comes up as itself: still the
+/// embedded meter, and not put in the recent list.
+#[test]
+fn the_first_link_up_is_not_remembered_and_stays_embedded() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    assert!(app.link.embedded.is_some());
+    let (target, recent) = (app.link.target.clone(), app.recent.clone());
+    let effects = update(
+        app,
+        Action::Connected {
+            target,
+            profile: "meter-core".into(),
+            chosen: false,
+        },
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.recent, recent);
+    assert!(app.link.embedded.is_some());
+    assert!(
+        app.link
+            .source_text()
+            .starts_with("embedded meter-core on ")
+    );
 }

@@ -39,6 +39,7 @@ impl Default for Identity {
 pub const SCOPE_SAMPLES: usize = 128;
 
 /// A point's value, as a number or in a form of its own.
+#[derive(Debug)]
 enum Value {
     Number(f64),
     PowerFactor { pf: f64, q: f64 },
@@ -320,7 +321,9 @@ fn value_of(quantity: Quantity, snap: &MeterSnapshot, id: &Identity) -> Option<V
         Q::MeterModel => Value::Text(id.model.clone()),
         Q::Manufacturer => Value::Text(id.manufacturer.clone()),
         Q::SerialNumber => Value::Number(id.serial_number as f64),
-        Q::FirmwarePacked => Value::Number((id.firmware.0 * 256 + id.firmware.1) as f64),
+        Q::FirmwarePacked => Value::Number(f64::from(
+            u32::from(id.firmware.0) * 256 + u32::from(id.firmware.1),
+        )),
         Q::Firmware => Value::Version(id.firmware.0, id.firmware.1, id.firmware.2),
         Q::MeterTime => Value::Time(snap.time),
         Q::EnergyDeliveredKwh => Value::Number(snap.energy.wh_delivered / 1000.0),
@@ -551,6 +554,17 @@ mod tests {
         assert_eq!(
             image.read(29, 5).unwrap(),
             vec![0x6D65, 0x7465, 0x722D, 0x636F, 0x7265]
+        );
+        // A firmware major of 256 and up packs past 16 bits without
+        // overflowing: the value is what it is, the encoder bounds it.
+        let id = Identity {
+            firmware: (300, 7, 0),
+            ..Identity::default()
+        };
+        let packed = value_of(Quantity::FirmwarePacked, &replay.snapshot(), &id);
+        assert!(
+            matches!(packed, Some(Value::Number(v)) if v == 76807.0),
+            "{packed:?}"
         );
     }
 }

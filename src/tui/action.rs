@@ -150,7 +150,28 @@ pub enum Action {
         width: u16,
         height: u16,
     },
-    Link(crate::modbus::actor::LinkEvent),
+    /// What the link reports, with when it reached the console (the loop
+    /// stamps it), so a failure is dated when it happened, not at a tick.
+    Link {
+        event: crate::modbus::actor::LinkEvent,
+        at: std::time::Instant,
+    },
+    /// The profile loaded and the link to `target` is up: the console now
+    /// shows this meter.
+    Connected {
+        target: crate::modbus::link::Target,
+        profile: String,
+        /// Chosen in the console (a dialog), so kept in the recent list;
+        /// not the target the console was started with.
+        chosen: bool,
+    },
+    /// The link could not be switched (the profile did not load); the
+    /// link in use is kept.
+    ConnectRefused {
+        target: crate::modbus::link::Target,
+        profile: String,
+        why: String,
+    },
     Stats(crate::modbus::link::LinkStats),
     /// New frames from the tap, oldest first.
     Frames(Vec<crate::modbus::tap::Frame>),

@@ -139,6 +139,17 @@ impl Drop for RunningScan {
     }
 }
 
+/// A profile loaded off the loop for the `number`th connect asked.
+struct LoadedProfile {
+    number: u64,
+    /// Chosen in the console (kept in the recent list once up), not given
+    /// at start.
+    chosen: bool,
+    target: Target,
+    profile: String,
+    map: Result<Arc<RegisterMap>, String>,
+}
+
 /// The loop's state between runs (a suspend ends a run, not the console).
 pub struct EventLoop<C> {
     pub console: C,
@@ -148,6 +159,10 @@ pub struct EventLoop<C> {
     tasks_in: mpsc::Sender<Action>,
     tasks: mpsc::Receiver<Action>,
     scan: Option<RunningScan>,
+    loaded_in: mpsc::Sender<LoadedProfile>,
+    loaded: mpsc::Receiver<LoadedProfile>,
+    /// Connects asked so far: only the last one's profile is used.
+    connects: u64,
     /// Actions waiting for `update`, oldest first.
     pending: VecDeque<Action>,
     /// The console's generation last drawn; `None` forces a draw.
@@ -168,6 +183,7 @@ struct RecentWriter {
 impl<C: Console> EventLoop<C> {
     pub fn new(console: C, keymap: Keymap, settings: Settings) -> EventLoop<C> {
         let (tasks_in, tasks) = mpsc::channel(TASK_QUEUE);
+        let (loaded_in, loaded) = mpsc::channel(TASK_QUEUE);
         EventLoop {
             console,
             keymap,
@@ -176,6 +192,9 @@ impl<C: Console> EventLoop<C> {
             tasks_in,
             tasks,
             scan: None,
+            loaded_in,
+            loaded,
+            connects: 0,
             pending: VecDeque::new(),
             drawn: None,
             last_draw: None,
@@ -226,7 +245,10 @@ impl<C: Console> EventLoop<C> {
                 }
                 news = next_from_link(&mut self.link) => {
                     match news {
-                        LinkNews::Event(event) => self.pending.push_back(Action::Link(event)),
+                        LinkNews::Event(event) => self.pending.push_back(Action::Link {
+                            event,
+                            at: Instant::now(),
+                        }),
                         LinkNews::Stats(stats) => {
                             self.pending.push_back(Action::Stats(stats));
                             // Exchanges make frames: take them with their counters.
@@ -237,6 +259,10 @@ impl<C: Console> EventLoop<C> {
                         }
                         LinkNews::Closed => {}
                     }
+                    self.dispatch()
+                }
+                Some(loaded) = self.loaded.recv() => {
+                    self.start_link(loaded);
                     self.dispatch()
                 }
                 Some(action) = self.tasks.recv() => {
@@ -263,18 +289,67 @@ impl<C: Console> EventLoop<C> {
     }
 
     /// Connects to `target` (replacing the link in use) and polls its
-    /// `profile` at the interval; a profile that cannot be loaded is said
-    /// in the status bar, and the link in use is kept.
+    /// `profile` at the interval. The profile is loaded off the loop (a
+    /// file, maybe on a slow disk); only once it has loaded is the link in
+    /// use replaced, and the console told `Action::Connected`. A profile
+    /// that cannot be loaded leaves the link in use as it is and answers
+    /// `Action::ConnectRefused`. Call inside the runtime.
     pub fn connect(&mut self, target: Target, profile: &str) {
-        let map = match RegisterMap::load(profile) {
-            Ok(map) => Arc::new(map),
+        self.load_then_connect(target, profile, false);
+    }
+
+    fn load_then_connect(&mut self, target: Target, profile: &str, chosen: bool) {
+        self.connects = self.connects.wrapping_add(1);
+        let number = self.connects;
+        let profile = profile.to_string();
+        let done = self.loaded_in.clone();
+        tokio::spawn(async move {
+            let name = profile.clone();
+            let map = tokio::task::spawn_blocking(move || {
+                RegisterMap::load(&name)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("loading stopped: {e}")));
+            let _ = done
+                .send(LoadedProfile {
+                    number,
+                    chosen,
+                    target,
+                    profile,
+                    map,
+                })
+                .await;
+        });
+    }
+
+    /// Replaces the link in use with one polling the loaded profile, or
+    /// says why not; a load for a connect since superseded is dropped.
+    fn start_link(&mut self, loaded: LoadedProfile) {
+        let LoadedProfile {
+            number,
+            chosen,
+            target,
+            profile,
+            map,
+        } = loaded;
+        if number != self.connects {
+            tracing::info!("{target}: a later connect was asked, this one is dropped");
+            return;
+        }
+        let map = match map {
+            Ok(map) => map,
             Err(e) => {
-                let text =
+                let why =
                     crate::sanitize::for_terminal(&format!("{target}: profile {profile}: {e}"))
                         .into_owned();
-                tracing::warn!("{text}");
-                self.pending
-                    .push_back(Action::Message { text, alarm: true });
+                tracing::warn!("{why}");
+                self.pending.push_back(Action::ConnectRefused {
+                    target,
+                    profile,
+                    why,
+                });
                 return;
             }
         };
@@ -284,7 +359,7 @@ impl<C: Console> EventLoop<C> {
         tracing::info!("connecting to {target}, profile {profile}");
         let (events_in, events) = mpsc::channel(EVENT_QUEUE);
         let unit = target.unit;
-        let handle = LinkHandle::spawn(target, events_in);
+        let handle = LinkHandle::spawn(target.clone(), events_in);
         let link = LiveLink {
             stats: handle.stats.clone(),
             state: handle.state.clone(),
@@ -302,6 +377,13 @@ impl<C: Console> EventLoop<C> {
             every: self.settings.interval,
         });
         self.link = Some(link);
+        // Before any of the new link's events: they come through its queue,
+        // read only after this is dispatched.
+        self.pending.push_back(Action::Connected {
+            target,
+            profile,
+            chosen,
+        });
     }
 
     /// Stops the link's actor; its last events are not waited for.
@@ -412,7 +494,7 @@ impl<C: Console> EventLoop<C> {
 
     fn carry_out(&mut self, effect: Effect) -> Option<Outcome> {
         match effect {
-            Effect::Connect { target, profile } => self.connect(target, &profile),
+            Effect::Connect { target, profile } => self.load_then_connect(target, &profile, true),
             Effect::Reconnect => self.command(LinkCommand::Reconnect),
             Effect::PausePoll => self.command(LinkCommand::Pause),
             Effect::ResumePoll => self.command(LinkCommand::Resume),
@@ -960,5 +1042,62 @@ mod tests {
         let err = save_text("x", &dir.path().join("no/such/dir/f.txt")).unwrap_err();
         assert!(err.contains("cannot save the frames"), "{err}");
         assert!(err.contains("no/such/dir/f.txt"), "{err}");
+    }
+
+    /// A profile that does not load leaves the link in use and answers
+    /// with the reason; one that loads replaces it and says so; a load
+    /// for a connect since superseded is dropped.
+    #[test]
+    fn a_connect_switches_only_once_its_profile_has_loaded() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = Settings {
+            interval: Duration::from_secs(1),
+            recent: None,
+            mouse: false,
+        };
+        let mut event_loop = EventLoop::new(Counting::default(), Keymap::default(), settings);
+        let target: Target = "tcp://127.0.0.1:1?unit=1".parse().unwrap();
+        runtime.block_on(async {
+            event_loop.connect(target.clone(), "/nonexistent/profile.ron");
+            let loaded = event_loop.loaded.recv().await.unwrap();
+            event_loop.start_link(loaded);
+            assert!(event_loop.link.is_none(), "nothing was switched");
+            match event_loop.pending.pop_front() {
+                Some(Action::ConnectRefused { why, profile, .. }) => {
+                    assert_eq!(profile, "/nonexistent/profile.ron");
+                    assert!(why.contains("profile.ron"), "{why}");
+                }
+                other => panic!("{other:?}"),
+            }
+
+            event_loop.connect(target.clone(), "/nonexistent/first.ron");
+            event_loop.connect(target.clone(), "meter-core");
+            let first = event_loop.loaded.recv().await.unwrap();
+            let second = event_loop.loaded.recv().await.unwrap();
+            let (first, second) = if first.number < second.number {
+                (first, second)
+            } else {
+                (second, first)
+            };
+            event_loop.start_link(first);
+            assert!(event_loop.pending.is_empty(), "superseded, so silent");
+            event_loop.start_link(second);
+            assert!(event_loop.link.is_some());
+            match event_loop.pending.pop_front() {
+                Some(Action::Connected {
+                    target: t,
+                    profile,
+                    chosen,
+                }) => {
+                    assert_eq!((t, profile.as_str()), (target, "meter-core"));
+                    assert!(!chosen, "given at start");
+                }
+                other => panic!("{other:?}"),
+            }
+            event_loop.shut_down();
+        });
     }
 }

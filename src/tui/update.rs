@@ -1,17 +1,19 @@
 //! `update`: what each action does to the App, and what it asks the outside
 //! to do. No I/O and no clock reads: time comes in with `Action::Tick`.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use super::action::{Action, Command, Effect, Screen};
 use super::app::{
-    App, ConnectDialog, ConnectField, Dialog, HelpDialog, LinkState, MESSAGE_MEMORY, Message,
-    RECENT_MEMORY, SCAN_BAUDS, SCAN_PARITIES, SCAN_TIMEOUT, ScopeCopy, SerialDialog, SerialField,
-    WIRE_MEMORY, ceil_secs, single_line,
+    App, ConnectDialog, ConnectField, Dialog, HelpDialog, LinkState, LinkView, MESSAGE_MEMORY,
+    Message, RECENT_MEMORY, SCAN_BAUDS, SCAN_PARITIES, SCAN_TIMEOUT, ScopeCopy, SerialDialog,
+    SerialField, WIRE_MEMORY, single_line,
 };
 use crate::modbus::actor::LinkEvent;
-use crate::modbus::link::Target;
+use crate::modbus::link::{LinkStats, Target};
 use crate::modbus::scan::{Found, ScanPlan, ScanProgress, parse_units};
 
 /// Units a scan from the dialog asks unless told otherwise.
@@ -37,8 +39,38 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             true
         }
         Action::Key(key) => key_action(app, key, &mut effects),
-        Action::Link(event) => {
-            link_event(app, event);
+        Action::Link { event, at } => {
+            link_event(app, event, at);
+            true
+        }
+        Action::Connected {
+            target,
+            profile,
+            chosen,
+        } => {
+            let remembered = target.to_string();
+            switch_link(app, target, profile);
+            if chosen {
+                remember(app, &remembered);
+                effects.push(Effect::Remember(remembered));
+            }
+            true
+        }
+        Action::ConnectRefused {
+            target,
+            profile,
+            why,
+        } => {
+            match app.dialog {
+                // Another dialog (quit, say) is not pushed aside.
+                Some(Dialog::Quit | Dialog::Help(_) | Dialog::Serial(_)) => say(app, why, true),
+                None | Some(Dialog::Connect(_)) => {
+                    open_connect_to(app, &target.to_string(), &profile);
+                    if let Some(Dialog::Connect(dialog)) = &mut app.dialog {
+                        dialog.error = Some(why);
+                    }
+                }
+            }
             true
         }
         Action::Stats(stats) => {
@@ -208,15 +240,20 @@ fn open_help(app: &mut App) {
 }
 
 fn open_connect(app: &mut App) {
+    let (target, profile) = (app.link.target.to_string(), app.link.profile.clone());
+    open_connect_to(app, &target, &profile);
+}
+
+fn open_connect_to(app: &mut App, target: &str, profile: &str) {
     app.dialog = Some(Dialog::Connect(Box::new(ConnectDialog {
         focus: ConnectField::Target,
-        target: single_line(&crate::sanitize::for_terminal(&app.link.target.to_string())),
+        target: single_line(&crate::sanitize::for_terminal(target)),
         unit: {
             let mut unit = single_line("");
             unit.set_placeholder_text("used when the URL has no unit=");
             unit
         },
-        profile: single_line(&crate::sanitize::for_terminal(&app.link.profile)),
+        profile: single_line(&crate::sanitize::for_terminal(profile)),
         recent_selected: 0,
         error: None,
     })));
@@ -301,10 +338,11 @@ fn push_frames(app: &mut App, frames: Vec<crate::modbus::tap::Frame>) {
     }
 }
 
-fn link_event(app: &mut App, event: LinkEvent) {
-    let now = app.now;
+/// `at`: when the event reached the console, so a failure is dated when
+/// it happened, not at the last tick.
+fn link_event(app: &mut App, event: LinkEvent, at: Instant) {
     let fail = |app: &mut App, error: String| {
-        app.link.failing_since.get_or_insert(now);
+        app.link.failing_since.get_or_insert(at);
         app.link.last_error = Some(error);
     };
     match event {
@@ -318,7 +356,7 @@ fn link_event(app: &mut App, event: LinkEvent) {
             fail(app, error.to_string());
         }
         LinkEvent::Error(error) => fail(app, error.to_string()),
-        LinkEvent::Polled { at, poll } => {
+        LinkEvent::Polled { at: began, poll } => {
             if poll.values.is_empty() && !poll.errors.is_empty() {
                 let why = poll.errors[0].to_string();
                 fail(app, why);
@@ -336,14 +374,14 @@ fn link_event(app: &mut App, event: LinkEvent) {
                 }
             }
             app.link.poll = Some(poll);
-            app.link.polled_at = Some(at);
+            app.link.polled_at = Some(began);
             app.link.polls = app.link.polls.saturating_add(1);
         }
         LinkEvent::Paused => app.link.paused = true,
         LinkEvent::Resumed => app.link.paused = false,
         LinkEvent::Stopped => {
             app.link.state = LinkState::Stopped;
-            app.link.failing_since.get_or_insert(now);
+            app.link.failing_since.get_or_insert(at);
         }
     }
 }
@@ -396,12 +434,21 @@ fn dialog_command(app: &mut App, command: Command, effects: &mut Vec<Effect>) {
             Command::Cancel | Command::Help | Command::Confirm | Command::Quit => app.dialog = None,
             _ => {}
         },
+        // Ctrl-C is quit wherever it is pressed: the quit dialog asks, so a
+        // second Ctrl-C (or y) ends the console and Esc comes back.
         Dialog::Connect(_) => match command {
+            Command::Quit => app.dialog = Some(Dialog::Quit),
             Command::Cancel => app.dialog = None,
             Command::Confirm => accept_connect(app, effects),
             _ => {}
         },
-        Dialog::Serial(_) => match command {
+        Dialog::Serial(dialog) => match command {
+            Command::Quit => {
+                if dialog.scanning {
+                    effects.push(Effect::StopScan);
+                }
+                app.dialog = Some(Dialog::Quit);
+            }
             Command::Cancel => serial_cancel(app, effects),
             Command::Confirm => serial_confirm(app, effects),
             Command::Up => serial_move(app, false),
@@ -416,109 +463,120 @@ fn key_action(app: &mut App, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
     if key.kind == KeyEventKind::Release {
         return false;
     }
-    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-    match &mut app.dialog {
-        Some(Dialog::Quit) => {
-            match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                    app.quit = true;
-                    effects.push(Effect::Quit);
-                }
-                _ if ctrl_c => {
-                    app.quit = true;
-                    effects.push(Effect::Quit);
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => app.dialog = None,
-                _ => return false,
-            }
-            true
-        }
-        Some(Dialog::Help(_)) if key.code == KeyCode::Esc => {
-            app.dialog = None;
-            true
-        }
-        Some(Dialog::Help(_)) => false,
-        Some(Dialog::Connect(dialog)) => {
-            match key.code {
-                KeyCode::Esc => app.dialog = None,
-                _ if ctrl_c => app.dialog = None,
-                KeyCode::Enter => {
-                    if dialog.focus == ConnectField::Recent {
-                        if let Some(text) = app.recent.get(dialog.recent_selected) {
-                            // From the state directory: outside text.
-                            dialog.target = single_line(&crate::sanitize::for_terminal(text));
-                            dialog.focus = ConnectField::Target;
-                            dialog.error = None;
-                        }
-                    } else {
-                        accept_connect(app, effects);
-                    }
-                }
-                KeyCode::Tab => dialog.focus = dialog.focus.next(),
-                KeyCode::BackTab => dialog.focus = dialog.focus.previous(),
-                KeyCode::Up if dialog.focus == ConnectField::Recent => {
-                    dialog.recent_selected = dialog.recent_selected.saturating_sub(1)
-                }
-                KeyCode::Down if dialog.focus == ConnectField::Recent => {
-                    dialog.recent_selected =
-                        (dialog.recent_selected + 1).min(app.recent.len().saturating_sub(1))
-                }
-                KeyCode::Up => dialog.focus = dialog.focus.previous(),
-                KeyCode::Down => dialog.focus = dialog.focus.next(),
-                _ => {
-                    let field = match dialog.focus {
-                        ConnectField::Target => &mut dialog.target,
-                        ConnectField::Unit => &mut dialog.unit,
-                        ConnectField::Profile => &mut dialog.profile,
-                        ConnectField::Recent => return false,
-                    };
-                    dialog.error = None;
-                    return type_into(field, key);
-                }
-            }
-            true
-        }
-        Some(Dialog::Serial(dialog)) => {
-            match key.code {
-                KeyCode::Esc => serial_cancel(app, effects),
-                _ if ctrl_c => serial_cancel(app, effects),
-                KeyCode::Enter => serial_confirm(app, effects),
-                KeyCode::Tab | KeyCode::BackTab => dialog.focus = dialog.focus.next(),
-                KeyCode::Up => serial_move(app, false),
-                KeyCode::Down => serial_move(app, true),
-                _ if dialog.focus == SerialField::Units => {
-                    dialog.note = None;
-                    return type_into(&mut dialog.units, key);
-                }
-                KeyCode::Char('r') if dialog.focus == SerialField::Ports => {
-                    dialog.ports = None;
-                    effects.push(Effect::ListPorts);
-                }
-                _ => return false,
-            }
-            true
-        }
-        None if app.screen == Screen::Wire && app.wire.editing_filter => {
-            match key.code {
-                KeyCode::Enter => app.wire.editing_filter = false,
-                KeyCode::Esc => {
-                    app.wire.filter = single_line("");
-                    app.wire.editing_filter = false;
-                }
-                _ if ctrl_c => app.wire.editing_filter = false,
-                _ => {
-                    let typed = type_into(&mut app.wire.filter, key);
-                    if typed {
-                        app.wire.scroll = 0;
-                    }
-                    return typed;
-                }
-            }
-            app.wire.scroll = 0;
-            true
-        }
+    match &app.dialog {
+        Some(Dialog::Quit) => quit_key(app, key, effects),
+        Some(Dialog::Help(_)) => help_key(app, key),
+        Some(Dialog::Connect(_)) => connect_key(app, key, effects),
+        Some(Dialog::Serial(_)) => serial_key(app, key, effects),
+        None if app.screen == Screen::Wire && app.wire.editing_filter => filter_key(app, key),
         None => false,
     }
+}
+
+fn quit_key(app: &mut App, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+            app.quit = true;
+            effects.push(Effect::Quit);
+        }
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => app.dialog = None,
+        _ => return false,
+    }
+    true
+}
+
+fn help_key(app: &mut App, key: KeyEvent) -> bool {
+    if key.code == KeyCode::Esc {
+        app.dialog = None;
+        true
+    } else {
+        false
+    }
+}
+
+fn connect_key(app: &mut App, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+    let Some(Dialog::Connect(dialog)) = &mut app.dialog else {
+        return false;
+    };
+    match key.code {
+        KeyCode::Esc => app.dialog = None,
+        KeyCode::Enter => {
+            if dialog.focus == ConnectField::Recent {
+                if let Some(text) = app.recent.get(dialog.recent_selected) {
+                    // From the state directory: outside text.
+                    dialog.target = single_line(&crate::sanitize::for_terminal(text));
+                    dialog.focus = ConnectField::Target;
+                    dialog.error = None;
+                }
+            } else {
+                accept_connect(app, effects);
+            }
+        }
+        KeyCode::Tab => dialog.focus = dialog.focus.next(),
+        KeyCode::BackTab => dialog.focus = dialog.focus.previous(),
+        KeyCode::Up if dialog.focus == ConnectField::Recent => {
+            dialog.recent_selected = dialog.recent_selected.saturating_sub(1)
+        }
+        KeyCode::Down if dialog.focus == ConnectField::Recent => {
+            dialog.recent_selected =
+                (dialog.recent_selected + 1).min(app.recent.len().saturating_sub(1))
+        }
+        KeyCode::Up => dialog.focus = dialog.focus.previous(),
+        KeyCode::Down => dialog.focus = dialog.focus.next(),
+        _ => {
+            let field = match dialog.focus {
+                ConnectField::Target => &mut dialog.target,
+                ConnectField::Unit => &mut dialog.unit,
+                ConnectField::Profile => &mut dialog.profile,
+                ConnectField::Recent => return false,
+            };
+            dialog.error = None;
+            return type_into(field, key);
+        }
+    }
+    true
+}
+
+fn serial_key(app: &mut App, key: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+    let Some(Dialog::Serial(dialog)) = &mut app.dialog else {
+        return false;
+    };
+    match key.code {
+        KeyCode::Esc => serial_cancel(app, effects),
+        KeyCode::Enter => serial_confirm(app, effects),
+        KeyCode::Tab | KeyCode::BackTab => dialog.focus = dialog.focus.next(),
+        KeyCode::Up => serial_move(app, false),
+        KeyCode::Down => serial_move(app, true),
+        _ if dialog.focus == SerialField::Units => {
+            dialog.note = None;
+            return type_into(&mut dialog.units, key);
+        }
+        KeyCode::Char('r') if dialog.focus == SerialField::Ports => {
+            dialog.ports = None;
+            effects.push(Effect::ListPorts);
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn filter_key(app: &mut App, key: KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Enter => app.wire.editing_filter = false,
+        KeyCode::Esc => {
+            app.wire.filter = single_line("");
+            app.wire.editing_filter = false;
+        }
+        _ => {
+            let typed = type_into(&mut app.wire.filter, key);
+            if typed {
+                app.wire.scroll = 0;
+            }
+            return typed;
+        }
+    }
+    app.wire.scroll = 0;
+    true
 }
 
 /// Types `key` into a one-line field; true when the text or cursor moved.
@@ -550,23 +608,37 @@ fn accept_connect(app: &mut App, effects: &mut Vec<Effect>) {
     match text.parse::<Target>() {
         Err(why) => dialog.error = Some(why.to_string()),
         Ok(target) => {
-            let remembered = target.to_string();
-            app.link.target = target.clone();
-            app.link.profile = profile.clone();
-            app.link.embedded = None;
-            app.link.state = LinkState::Connecting;
-            app.link.failing_since = None;
-            app.link.last_error = None;
-            app.link.poll = None;
-            app.link.polled_at = None;
-            app.trends.iter_mut().for_each(|t| t.values.clear());
-            app.waveform.frozen = None;
-            remember(app, &remembered);
+            // The link in use stays until the profile has loaded and the
+            // new link is up: `Action::Connected` switches, a refusal
+            // brings this dialog back with the reason.
             app.dialog = None;
             effects.push(Effect::Connect { target, profile });
-            effects.push(Effect::Remember(remembered));
         }
     }
+}
+
+/// Points the link view at a new meter: everything it showed of the old
+/// one goes (values, trends, the frozen scope, counters, pause); only the
+/// console's configuration stays.
+fn switch_link(app: &mut App, target: Target, profile: String) {
+    // The in-process meter is still where it was; a new address is not it.
+    let embedded = app.link.embedded.filter(|_| app.link.target == target);
+    app.link = LinkView {
+        target,
+        profile,
+        interval: app.link.interval,
+        embedded,
+        state: LinkState::Connecting,
+        paused: false,
+        last_error: None,
+        failing_since: None,
+        poll: None,
+        polled_at: None,
+        polls: 0,
+        stats: LinkStats::default(),
+    };
+    app.trends.iter_mut().for_each(|t| t.values.clear());
+    app.waveform.frozen = None;
 }
 
 fn remember(app: &mut App, target: &str) {
@@ -668,18 +740,9 @@ fn serial_confirm(app: &mut App, effects: &mut Vec<Effect>) {
             let text = found_target(&port, &found);
             match text.parse::<Target>() {
                 Ok(target) => {
-                    let remembered = target.to_string();
                     let profile = app.link.profile.clone();
-                    app.link.target = target.clone();
-                    app.link.embedded = None;
-                    app.link.state = LinkState::Connecting;
-                    app.link.failing_since = None;
-                    app.link.poll = None;
-                    app.link.polled_at = None;
-                    remember(app, &remembered);
                     app.dialog = None;
                     effects.push(Effect::Connect { target, profile });
-                    effects.push(Effect::Remember(remembered));
                 }
                 Err(why) => dialog.note = Some(why.to_string()),
             }
@@ -693,14 +756,4 @@ pub fn found_target(port: &str, found: &Found) -> String {
         "rtu://{port}?baud={}&parity={}&unit={}",
         found.baud, found.parity, found.unit
     )
-}
-
-/// Seconds until the link tries again, when it is backing off.
-pub fn reconnect_in(app: &App) -> Option<u64> {
-    match app.link.state {
-        LinkState::BackingOff { until } => {
-            Some(ceil_secs(until.saturating_duration_since(app.now)))
-        }
-        _ => None,
-    }
 }

@@ -119,10 +119,13 @@ fn poll_now(app: &mut App, poll: ProfilePoll) {
     let at = app.now;
     update(
         app,
-        Action::Link(LinkEvent::Polled {
+        Action::Link {
+            event: LinkEvent::Polled {
+                at,
+                poll: Box::new(poll),
+            },
             at,
-            poll: Box::new(poll),
-        }),
+        },
     );
 }
 

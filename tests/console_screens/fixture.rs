@@ -262,6 +262,20 @@ pub fn config(profile: &str, embedded: bool, t0: Instant, width: u16, height: u1
     }
 }
 
+/// A link event arriving now (at the last tick).
+pub fn on_link(app: &mut App, event: LinkEvent) -> Vec<meterscope::tui::action::Effect> {
+    on_link_at(app, event, app.now)
+}
+
+/// A link event arriving at `at`, between ticks maybe.
+pub fn on_link_at(
+    app: &mut App,
+    event: LinkEvent,
+    at: Instant,
+) -> Vec<meterscope::tui::action::Effect> {
+    update(app, Action::Link { event, at })
+}
+
 pub fn tick(app: &mut App, t0: Instant, at: Duration) {
     update(
         app,
@@ -277,16 +291,16 @@ pub fn tick(app: &mut App, t0: Instant, at: Duration) {
 pub fn fixed(profile: &str, embedded: bool, width: u16, height: u16) -> Fixed {
     let t0 = Instant::now();
     let mut app = App::new(config(profile, embedded, t0, width, height));
-    update(&mut app, Action::Link(LinkEvent::Connected));
+    on_link(&mut app, LinkEvent::Connected);
     for (k, poll) in polls(profile, POLLS).into_iter().enumerate() {
         let at = Duration::from_secs(k as u64 + 1);
         tick(&mut app, t0, at);
-        update(
+        on_link(
             &mut app,
-            Action::Link(LinkEvent::Polled {
+            LinkEvent::Polled {
                 at: t0 + at - Duration::from_millis(40),
                 poll: Box::new(poll),
-            }),
+            },
         );
     }
     let frames = frames();

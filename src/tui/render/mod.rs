@@ -183,7 +183,6 @@ fn unread_blocks(link: &super::app::LinkView) -> Option<String> {
     ))
 }
 
-/// "? help", from the keymap in force.
 /// The screen's own keys and help's, from the keymap in force, so the hint
 /// can never disagree with it.
 fn help_hint(app: &App) -> String {
@@ -219,7 +218,7 @@ fn help_hint(app: &App) -> String {
 /// Stale data: the theme's stale style, crossed out too so it never rests
 /// on colour alone.
 pub fn stale_style(theme: &Theme) -> Style {
-    theme.stale.add_modifier(Modifier::BOLD)
+    theme.stale.add_modifier(Modifier::CROSSED_OUT)
 }
 
 pub fn age_text(age: Duration) -> String {

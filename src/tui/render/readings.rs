@@ -139,8 +139,10 @@ fn phase_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let row = |label: &'static str, points: &[&str], decimals: usize| {
         let mut cells = vec![Cell::from(label).style(theme.unit)];
         cells.extend(points.iter().zip(&columns).map(|(p, &width)| {
+            // No total for voltage THD in the profiles: marked missing, as
+            // the current's neutral is when the meter has none.
             if p.is_empty() {
-                Cell::from("")
+                Cell::from(Line::from(super::MISSING).right_aligned()).style(theme.dim)
             } else {
                 value(p, decimals, width)
             }
@@ -305,9 +307,10 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let each = (inner.height / count).clamp(1, 4);
     let rows = Layout::vertical(vec![Constraint::Length(each); app.trends.len()]).split(inner);
     for (trend, row) in app.trends.iter().zip(rows.iter().copied()) {
-        let [label, value, line] = Layout::horizontal([
+        let [label, value, range, line] = Layout::horizontal([
             Constraint::Length(11),
             Constraint::Length(TREND_VALUE_WIDTH),
+            Constraint::Length(18),
             Constraint::Min(0),
         ])
         .areas(row);
@@ -327,7 +330,22 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ..value
             },
         );
-        let data = spark(trend, usize::from(line.width.saturating_sub(1)));
+        let shown = shown(trend, usize::from(line.width.saturating_sub(1)));
+        // The bars span least to greatest of what they show: the range
+        // beside them says how much (or how little) that is.
+        if let Some((lo, hi)) = least_greatest(&shown) {
+            frame.render_widget(
+                Paragraph::new(
+                    Line::from(format!("{}–{}", fit(lo, 3, 8), fit(hi, 3, 8))).right_aligned(),
+                )
+                .style(theme.dim),
+                Rect {
+                    height: range.height.min(1),
+                    ..range
+                },
+            );
+        }
+        let data = spark(&shown);
         frame.render_widget(
             Sparkline::default()
                 .data(&data)
@@ -345,16 +363,27 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The sparkline's scale: a steady value draws as the lowest eighth.
 const SPARK_TOP: u64 = 8 * 4;
 
-/// The last `width` values, scaled to 1..=SPARK_TOP between their least and
-/// greatest so a steady value shows as a low flat line, not nothing.
-fn spark(trend: &Trend, width: usize) -> Vec<u64> {
+/// The last `width` values: what the sparkline shows.
+fn shown(trend: &Trend, width: usize) -> Vec<f64> {
     let skip = trend.values.len().saturating_sub(width);
-    let values: Vec<f64> = trend.values.iter().skip(skip).copied().collect();
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
+    trend.values.iter().skip(skip).copied().collect()
+}
+
+/// The least and greatest of `values`, if there are any.
+fn least_greatest(values: &[f64]) -> Option<(f64, f64)> {
+    (!values.is_empty()).then(|| {
+        values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    })
+}
+
+/// `values` scaled to 1..=SPARK_TOP between their least and greatest so a
+/// steady value shows as a low flat line, not nothing.
+fn spark(values: &[f64]) -> Vec<u64> {
+    let (lo, hi) = least_greatest(values).unwrap_or((0.0, 0.0));
     let span = hi - lo;
     values
         .iter()
