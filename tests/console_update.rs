@@ -202,6 +202,31 @@ fn help_lists_the_keymap_in_force() {
 }
 
 #[test]
+fn connect_refuses_a_unit_that_is_not_one_or_is_given_twice() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    command(app, Command::Connect);
+    clear_field(app);
+    typed(app, "tcp://127.0.0.1:1502");
+    update(app, key(KeyCode::Tab));
+    typed(app, "a300");
+    assert!(update(app, key(KeyCode::Enter)).is_empty());
+    let error = dialog_error(app).expect("refused");
+    assert!(error.contains("unit=a300"), "{error}");
+    assert!(matches!(app.dialog, Some(Dialog::Connect(_))), "stays open");
+
+    update(app, key(KeyCode::BackTab));
+    clear_field(app);
+    typed(app, "tcp://127.0.0.1:1502?unit=1");
+    update(app, key(KeyCode::Tab));
+    clear_field(app);
+    typed(app, "7");
+    assert!(update(app, key(KeyCode::Enter)).is_empty());
+    let error = dialog_error(app).expect("refused");
+    assert!(error.contains("unit= already"), "{error}");
+}
+
+#[test]
 fn connect_refuses_a_bad_url_with_the_reason_and_takes_a_good_one() {
     let mut fixed = meter_core();
     let app = &mut fixed.app;

@@ -596,7 +596,14 @@ fn accept_connect(app: &mut App, effects: &mut Vec<Effect>) {
     let mut text = ConnectDialog::text(&dialog.target).trim().to_string();
     let unit = ConnectDialog::text(&dialog.unit).trim().to_string();
     let profile = ConnectDialog::text(&dialog.profile).trim().to_string();
-    if !unit.is_empty() && !text.contains("unit=") {
+    if !unit.is_empty() {
+        // Two units, one of them silently dropped, would poll a device the
+        // technician did not ask for.
+        if text.contains("unit=") {
+            dialog.error =
+                Some("the URL has a unit= already: clear the Unit field or the URL's unit=".into());
+            return;
+        }
         text.push(if text.contains('?') { '&' } else { '?' });
         text.push_str("unit=");
         text.push_str(&unit);
