@@ -345,12 +345,12 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 },
             );
         }
-        let data = spark(&shown);
+        // Eighths of a cell per row: the lowest step is one eighth whatever
+        // the height, so a steady value is a flat line on one row too.
+        let top = u64::from(line.height.max(1)) * 8;
+        let data = spark(&shown, top);
         frame.render_widget(
-            Sparkline::default()
-                .data(&data)
-                .max(SPARK_TOP)
-                .style(theme.text),
+            Sparkline::default().data(&data).max(top).style(theme.text),
             Rect {
                 x: line.x.saturating_add(1),
                 width: line.width.saturating_sub(1),
@@ -359,9 +359,6 @@ fn trend_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
     }
 }
-
-/// The sparkline's scale: a steady value draws as the lowest eighth.
-const SPARK_TOP: u64 = 8 * 4;
 
 /// The last `width` values: what the sparkline shows.
 fn shown(trend: &Trend, width: usize) -> Vec<f64> {
@@ -380,17 +377,17 @@ fn least_greatest(values: &[f64]) -> Option<(f64, f64)> {
     })
 }
 
-/// `values` scaled to 1..=SPARK_TOP between their least and greatest so a
+/// `values` scaled to 1..=`top` between their least and greatest so a
 /// steady value shows as a low flat line, not nothing.
-fn spark(values: &[f64]) -> Vec<u64> {
+fn spark(values: &[f64], top: u64) -> Vec<u64> {
     let (lo, hi) = least_greatest(values).unwrap_or((0.0, 0.0));
     let span = hi - lo;
     values
         .iter()
         .map(|&v| {
             if span > 0.0 && span.is_finite() {
-                let top = (SPARK_TOP - 1) as f64;
-                1 + ((v - lo) / span * top).round().clamp(0.0, top) as u64
+                let steps = top.saturating_sub(1) as f64;
+                1 + ((v - lo) / span * steps).round().clamp(0.0, steps) as u64
             } else {
                 1
             }
