@@ -64,6 +64,9 @@ pub struct Options {
     pub theme: theme::Theme,
 }
 
+/// How often meter-core run here moves on and publishes its registers.
+const EMBEDDED_TICK: Duration = Duration::from_millis(100);
+
 /// Runs the console on this terminal until it quits: checks the terminal,
 /// logs to the state directory, starts meter-core here when asked,
 /// connects, and gives the terminal back at the end.
@@ -113,6 +116,9 @@ async fn run(options: Options, state: &Path, log: &Path) -> Result<(), ConsoleEr
                     tcp: Some("127.0.0.1:0".into()),
                     unit: options.unit.unwrap_or(1),
                     events: Some(events),
+                    // Polled every 100 ms at the most: a fresher image
+                    // than that is work nobody reads.
+                    tick: EMBEDDED_TICK,
                     ..embedded::Options::default()
                 },
             )
