@@ -679,6 +679,63 @@ fn the_serial_dialog_finds_the_unit_on_a_line() {
     );
 }
 
+#[test]
+fn a_scan_of_the_line_in_use_lets_the_link_go_and_takes_it_back() {
+    if !peers(&["socat"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (meter_side, console_side) = (dir.path().join("m"), dir.path().join("c"));
+    let _pair = common::pty_pair(&meter_side, &console_side);
+    let _meter = Running(
+        Command::new(binary())
+            .args(["serve", "--rtu"])
+            .arg(&meter_side)
+            .args(["--baud", "19200", "--parity", "none", "--unit", "7"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start serve --rtu"),
+    );
+    let device = console_side.display().to_string();
+    let target = format!("rtu://{device}?baud=19200&parity=none&unit=7&timeout=500");
+    let mut console = Console::start(&["tui", "--target", &target, "--profile", "meter-core"]);
+    console.wait_for("read 230 V over RTU", |s| {
+        reads_near(s, "V L-N", 230.0, 10.0)
+    });
+    console.press("s");
+    // The line in use is offered first.
+    console.wait_for("listed the line", |s| {
+        s.contains(&device) && s.contains("used lately")
+    });
+    console.press("\r");
+    // The console's own link would hold the port: it lets go instead.
+    console.wait_for("let the link go", |s| {
+        s.contains("let go for the scan") && s.contains("stopped")
+    });
+    let screen = console.wait_for("found unit 7 and took the link back", |s| {
+        s.contains("scan done")
+            && s.contains("taken back")
+            && s.lines().any(|l| {
+                l.contains("unit   7") && l.contains("19200 baud") && l.contains("parity none")
+            })
+    });
+    assert!(
+        !screen.contains("could not open"),
+        "the port was free to scan:\n{screen}"
+    );
+    console.press("\x1b");
+    // Polled again on the same line: connected, and fresh readings.
+    let fresh = |s: &str| {
+        !s.contains("scan done")
+            && s.contains("● connected")
+            && (s.contains(" age 0 s ") || s.contains(" age 1 s "))
+            && reads_near(s, "V L-N", 230.0, 10.0)
+    };
+    let before = console.wait_for("read again after the scan", fresh);
+    console.wait_for("kept reading", |s| s != before && fresh(s));
+}
+
 /// Where `needle` last occurs in `raw`.
 fn last(raw: &[u8], needle: &[u8]) -> Option<usize> {
     raw.windows(needle.len()).rposition(|w| w == needle)

@@ -117,6 +117,8 @@ struct LiveLink {
     tap: Arc<Tap>,
     /// The console's place in the tap: other readers take their own.
     cursor: TapCursor,
+    /// What it polls, so the same link can be built again.
+    map: Arc<RegisterMap>,
 }
 
 impl LiveLink {
@@ -139,6 +141,15 @@ impl Drop for RunningScan {
     }
 }
 
+/// The link let go while a scan uses its serial port: one process cannot
+/// hold a port twice, so it is shut down first and built again after.
+struct LentLink {
+    target: Target,
+    map: Arc<RegisterMap>,
+    /// The port as the scan names it.
+    port: String,
+}
+
 /// A profile loaded off the loop for the `number`th connect asked.
 struct LoadedProfile {
     number: u64,
@@ -159,6 +170,8 @@ pub struct EventLoop<C> {
     tasks_in: mpsc::Sender<Action>,
     tasks: mpsc::Receiver<Action>,
     scan: Option<RunningScan>,
+    /// The link in use before the scan, to take back when it ends.
+    lent: Option<LentLink>,
     loaded_in: mpsc::Sender<LoadedProfile>,
     loaded: mpsc::Receiver<LoadedProfile>,
     /// Connects asked so far: only the last one's profile is used.
@@ -192,6 +205,7 @@ impl<C: Console> EventLoop<C> {
             tasks_in,
             tasks,
             scan: None,
+            lent: None,
             loaded_in,
             loaded,
             connects: 0,
@@ -267,6 +281,11 @@ impl<C: Console> EventLoop<C> {
                 }
                 Some(action) = self.tasks.recv() => {
                     self.pending.push_back(action);
+                    self.dispatch()
+                }
+                () = scan_ended(&mut self.scan), if self.lent.is_some() => {
+                    self.scan = None;
+                    self.take_back();
                     self.dispatch()
                 }
                 signal = next_stop(&mut self.stop) => {
@@ -357,9 +376,21 @@ impl<C: Console> EventLoop<C> {
             old.command(LinkCommand::Shutdown);
         }
         tracing::info!("connecting to {target}, profile {profile}");
+        self.link = Some(self.spawn_link(target.clone(), map));
+        // Before any of the new link's events: they come through its queue,
+        // read only after this is dispatched.
+        self.pending.push_back(Action::Connected {
+            target,
+            profile,
+            chosen,
+        });
+    }
+
+    /// A new actor for `target`, polling `map` at the interval.
+    fn spawn_link(&self, target: Target, map: Arc<RegisterMap>) -> LiveLink {
         let (events_in, events) = mpsc::channel(EVENT_QUEUE);
         let unit = target.unit;
-        let handle = LinkHandle::spawn(target.clone(), events_in);
+        let handle = LinkHandle::spawn(target, events_in);
         let link = LiveLink {
             stats: handle.stats.clone(),
             state: handle.state.clone(),
@@ -370,25 +401,40 @@ impl<C: Console> EventLoop<C> {
             events,
             events_open: true,
             stats_open: true,
+            map: Arc::clone(&map),
         };
         link.command(LinkCommand::Poll {
             map,
             unit,
             every: self.settings.interval,
         });
-        self.link = Some(link);
-        // Before any of the new link's events: they come through its queue,
-        // read only after this is dispatched.
-        self.pending.push_back(Action::Connected {
-            target,
-            profile,
-            chosen,
+        link
+    }
+
+    /// Builds again the link let go for a scan, polling as before.
+    fn take_back(&mut self) {
+        let Some(lent) = self.lent.take() else {
+            return;
+        };
+        let port = crate::sanitize::for_terminal(&lent.port).into_owned();
+        tracing::info!("scan over: taking {port} back for {}", lent.target);
+        if let Some(old) = self.link.take() {
+            old.command(LinkCommand::Shutdown);
+        }
+        self.link = Some(self.spawn_link(lent.target, lent.map));
+        // The new actor tells only changes from here.
+        self.pending
+            .push_back(Action::LinkState(crate::modbus::actor::LinkState::default()));
+        self.pending.push_back(Action::Message {
+            text: format!("scan over: the link on {port} is taken back"),
+            alarm: false,
         });
     }
 
     /// Stops the link's actor; its last events are not waited for.
     pub fn shut_down(&mut self) {
         self.scan = None;
+        self.lent = None;
         if let Some(link) = self.link.take() {
             link.command(LinkCommand::Shutdown);
         }
@@ -494,7 +540,11 @@ impl<C: Console> EventLoop<C> {
 
     fn carry_out(&mut self, effect: Effect) -> Option<Outcome> {
         match effect {
-            Effect::Connect { target, profile } => self.load_then_connect(target, &profile, true),
+            Effect::Connect { target, profile } => {
+                // A device the scan found, say: that link is the one wanted.
+                self.lent = None;
+                self.load_then_connect(target, &profile, true)
+            }
             Effect::Reconnect => self.command(LinkCommand::Reconnect),
             Effect::PausePoll => self.command(LinkCommand::Pause),
             Effect::ResumePoll => self.command(LinkCommand::Resume),
@@ -556,13 +606,42 @@ impl<C: Console> EventLoop<C> {
 
     fn start_scan(&mut self, plan: crate::modbus::scan::ScanPlan) {
         let results = self.tasks_in.clone();
-        tracing::info!(
-            "scanning {}: {} questions",
-            crate::sanitize::for_terminal(&plan.port),
-            plan.questions()
-        );
+        let port = crate::sanitize::for_terminal(&plan.port).into_owned();
+        tracing::info!("scanning {port}: {} questions", plan.questions());
+        // The link in use holds the port the scan needs: it lets go first.
+        let mut released = None;
+        if let Some(link) = self
+            .link
+            .take_if(|link| uses_port(&link.handle.target, &plan.port))
+        {
+            tracing::info!("{}: shut down while {port} is scanned", link.handle.target);
+            link.command(LinkCommand::Shutdown);
+            released = Some(link.handle.state.clone());
+            self.lent = Some(LentLink {
+                target: link.handle.target.clone(),
+                map: Arc::clone(&link.map),
+                port: plan.port.clone(),
+            });
+            self.pending
+                .push_back(Action::LinkState(crate::modbus::actor::LinkState {
+                    wire: crate::modbus::actor::WireState::Stopped,
+                    paused: false,
+                }));
+            self.pending.push_back(Action::Message {
+                text: format!("the link on {port} is let go for the scan and taken back after"),
+                alarm: false,
+            });
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
+            if let Some(mut state) = released {
+                // The actor drops its link, and so the port, before it
+                // says it has stopped; a state that can no longer change
+                // is an actor already gone.
+                let _ = state
+                    .wait_for(|s| s.wire == crate::modbus::actor::WireState::Stopped)
+                    .await;
+            }
             // The sweep reports without waiting; what it says is at most a
             // line per question it asks, passed on in order as the
             // console takes it.
@@ -664,6 +743,31 @@ async fn next_from_link(link: &mut Option<LiveLink>) -> LinkNews {
             }
         },
         else => std::future::pending().await,
+    }
+}
+
+/// Once the scan running has ended (at once when there is none).
+async fn scan_ended(scan: &mut Option<RunningScan>) {
+    if let Some(scan) = scan {
+        let _ = (&mut scan.task).await;
+    }
+}
+
+/// Whether `target` is a serial line on `port` (the same device by
+/// another name too: a symlink under /dev/serial, say).
+fn uses_port(target: &Target, port: &str) -> bool {
+    let crate::modbus::link::TargetTransport::Rtu(serial) = &target.transport else {
+        return false;
+    };
+    if serial.device == port {
+        return true;
+    }
+    match (
+        std::fs::canonicalize(&serial.device),
+        std::fs::canonicalize(port),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -1031,6 +1135,21 @@ mod tests {
             "{:?}",
             event_loop.console.states
         );
+    }
+
+    #[test]
+    fn a_scan_takes_the_link_only_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = dir.path().join("line");
+        std::fs::write(&line, "").unwrap();
+        let alias = dir.path().join("alias");
+        std::os::unix::fs::symlink(&line, &alias).unwrap();
+        let rtu: Target = format!("rtu://{}?unit=7", line.display()).parse().unwrap();
+        assert!(uses_port(&rtu, &line.display().to_string()));
+        assert!(uses_port(&rtu, &alias.display().to_string()), "same device");
+        assert!(!uses_port(&rtu, "/dev/ttyUSB9"));
+        let tcp: Target = "tcp://127.0.0.1:502".parse().unwrap();
+        assert!(!uses_port(&tcp, &line.display().to_string()));
     }
 
     #[test]
