@@ -608,7 +608,7 @@ fn hostile_meter_text_is_neutralised_on_every_screen() {
     push_crc(&mut reply);
     tap.received(&reply);
     tap.flush();
-    update(app, Action::Frames(tap.take_new()));
+    update(app, Action::Frames(tap.frames()));
 
     let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     for screen in [

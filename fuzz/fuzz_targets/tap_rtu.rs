@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     tap.flush();
     let counts = tap.counts();
     assert_eq!(counts.bytes_received, received);
-    for frame in tap.take_new() {
+    for frame in tap.frames() {
         let _ = frame.line();
     }
 });

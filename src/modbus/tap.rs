@@ -143,8 +143,6 @@ struct State {
     /// Sequence number of the oldest frame kept; frame `k` of `frames` is
     /// number `first_seq + k`.
     first_seq: u64,
-    /// The reader of `take_new`.
-    shared: TapCursor,
     last_frame: Option<Instant>,
     /// TCP: bytes of a frame not yet whole.
     rx: Vec<u8>,
@@ -183,7 +181,6 @@ impl Tap {
             state: Mutex::new(State {
                 frames: VecDeque::new(),
                 first_seq: 0,
-                shared: TapCursor::default(),
                 last_frame: None,
                 rx: Vec::new(),
                 rx_rtu: RtuSplitter::new(Shapes::Responses),
@@ -217,16 +214,6 @@ impl Tap {
             bytes_sent: s.bytes_sent,
             bytes_received: s.bytes_received,
         }
-    }
-
-    /// Frames recorded since the last call (at most the memory's worth),
-    /// for a tap with one reader; with more, each takes a [`Tap::cursor`].
-    pub fn take_new(&self) -> Vec<Frame> {
-        let mut s = self.lock();
-        let mut cursor = s.shared;
-        let new = Self::frames_since(&s, &mut cursor);
-        s.shared = cursor;
-        new.frames
     }
 
     /// A reader's cursor at the oldest frame kept: its first call to
@@ -616,7 +603,8 @@ mod tests {
         tap.flush();
         let counts = tap.counts();
         assert_eq!((counts.noise_bytes, counts.crc_errors), (2, 1));
-        let frames = tap.take_new();
+        let mut reader = tap.cursor();
+        let frames = tap.since(&mut reader).frames;
         let decodes: Vec<&str> = frames.iter().map(|f| f.decode.as_str()).collect();
         assert_eq!(
             decodes,
@@ -630,7 +618,7 @@ mod tests {
         );
         assert_eq!(frames[2].crc_ok, Some(true));
         assert!(frames[2].line().contains("05 03 04 43 66 40 00"));
-        assert!(tap.take_new().is_empty());
+        assert!(tap.since(&mut reader).frames.is_empty());
     }
 
     #[test]
@@ -642,7 +630,7 @@ mod tests {
         tap.flush();
         tap.sent(&rtu_frame(&[0x05, 0x03, 0x0B, 0xD3, 0x00, 0x01]));
         tap.received(&rtu_frame(&[0x05, 0x03, 0x02, 0x12, 0x34]));
-        let frames = tap.take_new();
+        let frames = tap.frames();
         let noise = &frames[1];
         assert_eq!(noise.decode, "noise (6 bytes)");
         assert_eq!(
@@ -671,7 +659,7 @@ mod tests {
         tap.received(&[
             0, 1, 0, 0, 0, 7, 1, 3, 4, 0x43, 0x66, 0x40, 0x00, 0, 2, 0, 0, 0, 3, 1, 0x83, 0x02,
         ]);
-        let frames = tap.take_new();
+        let frames = tap.frames();
         assert_eq!(frames.len(), 3);
         assert_eq!(frames[2].decode, "exception 02 (illegal data address)");
         assert_eq!(frames[1].unit, Some(1));

@@ -96,6 +96,29 @@ pub struct LinkView {
 }
 
 impl LinkView {
+    /// A link to `target` that has shown nothing yet.
+    pub fn new(
+        target: Target,
+        profile: String,
+        interval: Duration,
+        embedded: Option<SocketAddr>,
+    ) -> LinkView {
+        LinkView {
+            target,
+            profile,
+            interval,
+            embedded,
+            state: LinkState::Connecting,
+            paused: false,
+            last_error: None,
+            failing_since: None,
+            poll: None,
+            polled_at: None,
+            polls: 0,
+            stats: LinkStats::default(),
+        }
+    }
+
     pub fn unit(&self) -> u8 {
         self.target.unit
     }
@@ -553,20 +576,12 @@ impl App {
             width: config.width,
             height: config.height,
             quit: false,
-            link: LinkView {
-                target: config.target,
-                profile: config.profile,
-                interval: config.interval,
-                embedded: config.embedded,
-                state: LinkState::Connecting,
-                paused: false,
-                last_error: None,
-                failing_since: None,
-                poll: None,
-                polled_at: None,
-                polls: 0,
-                stats: LinkStats::default(),
-            },
+            link: LinkView::new(
+                config.target,
+                config.profile,
+                config.interval,
+                config.embedded,
+            ),
             trends: TRENDS
                 .iter()
                 .map(|&(point, label)| Trend {

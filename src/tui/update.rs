@@ -13,7 +13,7 @@ use super::app::{
     SerialField, WIRE_MEMORY, single_line,
 };
 use crate::modbus::actor::LinkEvent;
-use crate::modbus::link::{LinkStats, Target};
+use crate::modbus::link::Target;
 use crate::modbus::scan::{Found, ScanPlan, ScanProgress, parse_units};
 
 /// Units a scan from the dialog asks unless told otherwise.
@@ -630,20 +630,7 @@ fn accept_connect(app: &mut App, effects: &mut Vec<Effect>) {
 fn switch_link(app: &mut App, target: Target, profile: String) {
     // The in-process meter is still where it was; a new address is not it.
     let embedded = app.link.embedded.filter(|_| app.link.target == target);
-    app.link = LinkView {
-        target,
-        profile,
-        interval: app.link.interval,
-        embedded,
-        state: LinkState::Connecting,
-        paused: false,
-        last_error: None,
-        failing_since: None,
-        poll: None,
-        polled_at: None,
-        polls: 0,
-        stats: LinkStats::default(),
-    };
+    app.link = LinkView::new(target, profile, app.link.interval, embedded);
     app.trends.iter_mut().for_each(|t| t.values.clear());
     app.waveform.frozen = None;
 }

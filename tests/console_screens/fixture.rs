@@ -176,7 +176,7 @@ pub fn frames() -> Vec<Frame> {
     bad[4] ^= 0x10;
     tap.received(&bad);
     tap.flush();
-    let mut frames = tap.take_new();
+    let mut frames = tap.frames();
     for (k, f) in frames.iter_mut().enumerate() {
         f.time = wall0() + chrono::Duration::milliseconds(100 * k as i64);
         f.gap = Duration::from_micros(match f.direction {
