@@ -305,6 +305,36 @@ fn a_stale_link() {
     settings().bind(|| insta::assert_snapshot!("theme_mono_stale", styled(&buffer)));
 }
 
+/// A serial meter gone quiet: the port stays open and every timeout opens
+/// it again, so the link says "reconnected" after each. The status bar
+/// says it is not answering, and why, over that note.
+#[test]
+fn a_silent_meter_on_an_open_port_says_why_over_reconnected() {
+    let mut fixed = meter_core();
+    let app = &mut fixed.app;
+    let t0 = fixed.t0;
+    let silent = LinkError::Timeout {
+        target: "rtu:///dev/ttyUSB0?unit=1".into(),
+        registers: "3000..3111".into(),
+        timeout_ms: 1000,
+        heard: Default::default(),
+    };
+    tick(app, t0, Duration::from_secs(fixture::POLLS + 1));
+    on_link(app, LinkEvent::Error(silent));
+    on_link(app, LinkEvent::Reconnected);
+    let screen = text(&draw(app, &Theme::default(), 120, 40));
+    let status: Vec<&str> = screen
+        .lines()
+        .rev()
+        .skip_while(|l| l.is_empty())
+        .take(2)
+        .collect();
+    let status = status.join("\n");
+    assert!(status.contains("connected, no good answer"), "{status}");
+    assert!(status.contains("no answer within 1000 ms"), "{status}");
+    assert!(!status.contains("reconnected"), "{status}");
+}
+
 #[test]
 fn powerlogic_has_no_scope_block() {
     let mut fixed = fixed("powerlogic", false, 80, 24);

@@ -146,6 +146,12 @@ impl LinkView {
     pub fn state_text(&self, now: Instant) -> String {
         let state = match self.state {
             LinkState::Connecting => "connecting".to_string(),
+            // The port or socket is open but what comes back is no
+            // answer (silence, bad CRCs, exceptions): "connected" alone
+            // would tell a technician the meter is fine.
+            LinkState::Connected if self.failing_since.is_some() => {
+                "connected, no good answer".to_string()
+            }
             LinkState::Connected => "connected".to_string(),
             LinkState::Reconnecting => "reconnecting".to_string(),
             LinkState::BackingOff { until } => {

@@ -134,17 +134,19 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme.status,
     ));
     let mut second = Vec::new();
-    match app.message() {
-        Some(m) => second.push(Span::styled(
-            format!(" {}", safe(&m.text)),
-            if m.alarm { theme.alarm } else { theme.text },
-        )),
-        None => match &link.last_error {
-            Some(e) if link.failing_since.is_some() => {
-                second.push(Span::styled(format!(" {}", safe(e)), theme.warning))
-            }
-            _ => second.extend(unread_blocks(link).map(|t| Span::styled(t, theme.warning))),
-        },
+    // While the link fails, why it fails outranks a passing note
+    // ("reconnected" comes after every timeout on a serial line).
+    let failing = link
+        .last_error
+        .as_ref()
+        .filter(|_| link.failing_since.is_some());
+    match (app.message(), failing) {
+        (Some(m), _) if m.alarm => {
+            second.push(Span::styled(format!(" {}", safe(&m.text)), theme.alarm))
+        }
+        (_, Some(e)) => second.push(Span::styled(format!(" {}", safe(e)), theme.warning)),
+        (Some(m), None) => second.push(Span::styled(format!(" {}", safe(&m.text)), theme.text)),
+        (None, None) => second.extend(unread_blocks(link).map(|t| Span::styled(t, theme.warning))),
     }
     let help = help_hint(app);
     let room = u16::try_from(help.chars().count())

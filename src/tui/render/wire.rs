@@ -142,7 +142,18 @@ fn counter_panel(frame: &mut Frame, area: Rect, stats: &LinkStats, theme: &Theme
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| fit(v, 1, COUNTER_WIDTH));
+    // To the microsecond below a millisecond (a loopback answers in tens
+    // of them), coarser above, so the line keeps its room.
+    let ms = |v: Option<f64>| {
+        v.map_or("—".to_string(), |v| {
+            let places = match v.abs() {
+                m if m < 1.0 => 3,
+                m if m < 10.0 => 2,
+                _ => 1,
+            };
+            fit(v, places, COUNTER_WIDTH)
+        })
+    };
     let l = &stats.latency_ms;
     let pair = |label: &str, value: String| {
         vec![
